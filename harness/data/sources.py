@@ -1,0 +1,138 @@
+"""Load a task's dataset rows from local files or a hub dataset.
+
+Local files are read under ``--data_basedir`` (glob patterns from the task file, kept inside the
+base folder). JSON Lines files are read line by line so that errors can name ``file:line``.
+The hub path calls ``datasets.load_dataset`` with the pinned revision. ``data_source="auto"``
+uses local files when the task names some and they exist, else the hub; the choice is recorded.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.data.paths import resolve_inside
+from harness.errors import DataError
+from harness.taskspec.schema import DatasetSource
+
+DataSourceMode = Literal["auto", "local", "hub"]
+_LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+@dataclass
+class DatasetRows:
+    """Rows of one task with where each came from, and the provenance for the results."""
+
+    rows: list[dict[str, Any]]
+    locations: list[str]
+    """Per row, a human-readable location such as ``data/foo.jsonl:12`` or ``hub row 7``."""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """What was loaded: kind (local/hub), files or hub path, name, split, revision."""
+
+
+def load_rows(
+    source: DatasetSource,
+    data_basedir: Path,
+    mode: DataSourceMode = "auto",
+    limit: int | None = None,
+) -> DatasetRows:
+    """Load the rows of ``source``, at most ``limit`` of them."""
+    local_files = _local_files(source, data_basedir) if source.files else []
+    if mode == "local" or (mode == "auto" and local_files):
+        if not local_files:
+            patterns = ", ".join(source.files) or "(none)"
+            raise DataError(f"no local data files match {patterns} under {data_basedir}")
+        return _load_local(local_files, data_basedir, limit)
+    if source.path is None:
+        patterns = ", ".join(source.files)
+        raise DataError(f"no local data files match {patterns} under {data_basedir}, and no hub 'path' is set")
+    return _load_hub(source, limit)
+
+
+def _local_files(source: DatasetSource, data_basedir: Path) -> list[Path]:
+    files: list[Path] = []
+    for pattern in source.files:
+        resolve_inside(data_basedir, pattern, what="dataset file pattern")
+        matches = sorted(glob.glob(str(data_basedir / pattern)))
+        for match in matches:
+            path = resolve_inside(data_basedir, str(Path(match).relative_to(data_basedir)), what="dataset file")
+            if path.suffix in _LOCAL_FORMATS and path not in files:
+                files.append(path)
+    return files
+
+
+def _load_local(files: list[Path], data_basedir: Path, limit: int | None) -> DatasetRows:
+    rows: list[dict[str, Any]] = []
+    locations: list[str] = []
+    for path in files:
+        if path.suffix == ".jsonl":
+            _read_jsonl(path, rows, locations, limit)
+        else:
+            _read_tabular(path, rows, locations, limit)
+        if limit is not None and len(rows) >= limit:
+            break
+    provenance = {
+        "kind": "local",
+        "files": [str(p.relative_to(data_basedir)) for p in files],
+    }
+    return DatasetRows(rows=rows[:limit], locations=locations[:limit], provenance=provenance)
+
+
+def _read_jsonl(path: Path, rows: list[dict[str, Any]], locations: list[str], limit: int | None) -> None:
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if limit is not None and len(rows) >= limit:
+                return
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{path}:{line_number}: not valid JSON: {error.msg}") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{line_number}: expected a JSON object per line")
+            rows.append(row)
+            locations.append(f"{path}:{line_number}")
+
+
+def _read_tabular(path: Path, rows: list[dict[str, Any]], locations: list[str], limit: int | None) -> None:
+    import datasets  # heavy import, only when a parquet/csv/json file is used
+
+    try:
+        table = datasets.load_dataset(_LOCAL_FORMATS[path.suffix], data_files=str(path), split="train")
+    except Exception as error:  # datasets raises many unrelated types for a bad file
+        raise DataError(f"{path}: cannot read data file: {error}") from None
+    for index, row in enumerate(table):
+        if limit is not None and len(rows) >= limit:
+            return
+        rows.append(dict(row))
+        locations.append(f"{path} row {index}")
+
+
+def _load_hub(source: DatasetSource, limit: int | None) -> DatasetRows:
+    import datasets
+
+    assert source.path is not None
+    try:
+        table = datasets.load_dataset(source.path, source.name, split=source.split, revision=source.revision)
+    except Exception as error:  # network, auth, missing config: all user-actionable
+        raise DataError(
+            f"cannot load hub dataset {source.path} (config {source.name}, split {source.split}, "
+            f"revision {source.revision}): {type(error).__name__}: {error}. "
+            "Offline? Put the files under --data_basedir (see the task's dataset.files)."
+        ) from None
+    if limit is not None:
+        table = table.select(range(min(limit, len(table))))
+    rows = [dict(row) for row in table]
+    provenance = {
+        "kind": "hub",
+        "path": source.path,
+        "name": source.name,
+        "split": source.split,
+        "revision": source.revision,
+        "fingerprint": getattr(table, "_fingerprint", None),
+    }
+    return DatasetRows(rows=rows, locations=[f"{source.path}/{source.name} row {i}" for i in range(len(rows))], provenance=provenance)

@@ -1,0 +1,69 @@
+"""The encoder interface every model adapter implements, and the registry of adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from harness.errors import ModelError
+from harness.inputs import EncodeInput, Side
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns a batch of inputs into a float32 matrix, one L2-comparable row per input."""
+
+    def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
+        """Embed ``inputs`` (queries or candidates) as a ``[len(inputs), dim]`` float32 array."""
+        ...
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device."""
+        ...
+
+
+EncoderFactory = Callable[[Mapping[str, Any], str], Encoder]
+"""Builds an encoder from parsed ``--model_args`` and a device string."""
+
+_REGISTRY: dict[str, EncoderFactory] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_model(*names: str, description: str = "") -> Callable[[EncoderFactory], EncoderFactory]:
+    """Register an encoder factory under one or more names (``--model NAME``)."""
+
+    def decorate(factory: EncoderFactory) -> EncoderFactory:
+        for name in names:
+            if name in _REGISTRY and _REGISTRY[name] is not factory:
+                raise ValueError(f"model name '{name}' is already registered")
+            _REGISTRY[name] = factory
+            _DESCRIPTIONS[name] = description
+        return factory
+
+    return decorate
+
+
+def registered_models() -> dict[str, str]:
+    """Registered model names and their one-line descriptions."""
+    _load_builtin_adapters()
+    return dict(sorted(_DESCRIPTIONS.items()))
+
+
+def create_encoder(name: str, model_args: Mapping[str, Any], device: str) -> Encoder:
+    """Build the encoder registered as ``name``."""
+    _load_builtin_adapters()
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=2)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ModelError(f"unknown model '{name}' (known: {', '.join(sorted(_REGISTRY))}){hint}")
+    return factory(model_args, device)
+
+
+def _load_builtin_adapters() -> None:
+    # Importing the adapter package runs its @register_model decorators; torch loads lazily.
+    import harness.models.qwen2_vl  # noqa: F401

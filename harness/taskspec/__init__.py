@@ -1,0 +1,33 @@
+"""Task files: schema, safe loading, templates and name resolution (no torch here)."""
+
+from harness.taskspec.index import LoadedGroup, LoadedTask, Selection, TaskIndex, builtin_task_dir, load_task_file
+from harness.taskspec.schema import (
+    TASK_FORMAT_VERSION,
+    CandidateSpec,
+    DatasetSource,
+    GroupSpec,
+    MetricSpec,
+    QuerySpec,
+    TaskSpec,
+)
+from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
+
+__all__ = [
+    "IMAGE_MARKER",
+    "TASK_FORMAT_VERSION",
+    "VIDEO_MARKER",
+    "CandidateSpec",
+    "DatasetSource",
+    "GroupSpec",
+    "LoadedGroup",
+    "LoadedTask",
+    "MetricSpec",
+    "QuerySpec",
+    "Selection",
+    "TaskIndex",
+    "TaskSpec",
+    "TemplateError",
+    "builtin_task_dir",
+    "load_task_file",
+    "render",
+]

@@ -1,0 +1,177 @@
+"""Discover task and group files, validate them, and resolve ``--tasks`` names.
+
+Built-in files ship in the package (``tasks/`` in the repository); ``--include_path`` adds
+folders of user files. Files whose name starts with ``_`` are include-only defaults and are not
+indexed. Every file must parse and validate: a broken file is an error, never skipped.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from harness.errors import TaskFileError
+from harness.taskspec.schema import GroupSpec, TaskSpec
+from harness.taskspec.templates import TemplateError, check_template
+from harness.taskspec.yaml_source import SourcedDocument, read_document
+
+
+@dataclass(frozen=True)
+class LoadedTask:
+    """A validated task and the file it came from."""
+
+    spec: TaskSpec
+    source: Path
+
+
+@dataclass(frozen=True)
+class LoadedGroup:
+    """A validated group and the file it came from."""
+
+    spec: GroupSpec
+    source: Path
+
+
+@dataclass
+class Selection:
+    """The result of resolving ``--tasks``: leaf tasks in run order, and the groups asked for."""
+
+    tasks: list[LoadedTask] = field(default_factory=list)
+    groups: list[LoadedGroup] = field(default_factory=list)
+
+
+def builtin_task_dir() -> Path:
+    """The folder of task files shipped with the package."""
+    return Path(str(resources.files("harness.builtin_tasks")))
+
+
+def load_task_file(path: Path) -> LoadedTask | LoadedGroup:
+    """Parse and validate one task or group file."""
+    document = read_document(path)
+    if "task" in document.data and "group" in document.data:
+        raise TaskFileError(f"{path}:1: a file defines either 'task' or 'group', not both")
+    if "group" in document.data:
+        return LoadedGroup(spec=_validate(GroupSpec, document), source=document.path)
+    if "task" in document.data:
+        spec = _validate(TaskSpec, document)
+        _check_templates(spec, document)
+        return LoadedTask(spec=spec, source=document.path)
+    raise TaskFileError(f"{path}:1: expected a 'task:' or a 'group:' key")
+
+
+def _validate(model: type[TaskSpec] | type[GroupSpec], document: SourcedDocument):  # type: ignore[no-untyped-def]
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
+        key_path = _schema_path(loc)
+        where, line = document.locate(key_path)
+        dotted = ".".join(str(p) for p in key_path) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        raise TaskFileError(f"{where}:{line}: {dotted}: {message}") from None
+
+
+def _schema_path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # Discriminated unions insert the tag value ('first_candidate') into the location.
+    return tuple(p for p in loc if p not in ("first_candidate", "id_template"))
+
+
+def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
+    templates: list[tuple[tuple[str, ...], str]] = [
+        (("query", "template"), spec.query.template),
+        (("candidates", "template"), spec.candidates.template),
+        (("candidates", "id_template"), spec.candidates.id_template),
+    ]
+    if spec.relevance.kind == "id_template":
+        templates.append((("relevance", "template"), spec.relevance.template))
+    for key_path, source in templates:
+        try:
+            check_template(source)
+        except TemplateError as error:
+            where, line = document.locate(key_path)
+            raise TaskFileError(f"{where}:{line}: {'.'.join(key_path)}: {error}") from None
+
+
+class TaskIndex:
+    """Every known task, group and tag, with the file each came from."""
+
+    def __init__(self, include_paths: Sequence[Path] = (), include_builtin: bool = True) -> None:
+        self.tasks: dict[str, LoadedTask] = {}
+        self.groups: dict[str, LoadedGroup] = {}
+        self.tags: dict[str, list[str]] = {}
+        roots = ([builtin_task_dir()] if include_builtin else []) + [Path(p) for p in include_paths]
+        for root in roots:
+            if not root.is_dir():
+                raise TaskFileError(f"{root}: --include_path is not a folder")
+            for path in sorted(root.rglob("*.yaml")):
+                if not path.name.startswith("_"):
+                    self.add(load_task_file(path))
+
+    def add(self, loaded: LoadedTask | LoadedGroup) -> None:
+        """Register a loaded file; a name defined twice is an error naming both files."""
+        name = loaded.spec.task if isinstance(loaded, LoadedTask) else loaded.spec.group
+        previous = self.tasks.get(name) or self.groups.get(name)
+        if previous is not None and previous.source != loaded.source:
+            raise TaskFileError(f"{loaded.source}:1: '{name}' is already defined in {previous.source}")
+        if isinstance(loaded, LoadedTask):
+            self.tasks[name] = loaded
+            for tag in loaded.spec.tag:
+                self.tags.setdefault(tag, []).append(name)
+        else:
+            self.groups[name] = loaded
+
+    def names(self) -> list[str]:
+        """All selectable names: tasks, groups and tags."""
+        return sorted({*self.tasks, *self.groups, *self.tags})
+
+    def select(self, requested: Iterable[str]) -> Selection:
+        """Resolve names (tasks, groups, tags or YAML paths) into leaf tasks and groups."""
+        selection = Selection()
+        seen_tasks: set[str] = set()
+        for name in requested:
+            if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+                loaded = load_task_file(Path(name))
+                self.add(loaded)
+                name = loaded.spec.task if isinstance(loaded, LoadedTask) else loaded.spec.group
+            for task_name in self.expand(name, selection):
+                if task_name not in seen_tasks:
+                    seen_tasks.add(task_name)
+                    selection.tasks.append(self.tasks[task_name])
+        return selection
+
+    def expand(self, name: str, selection: Selection | None = None, chain: tuple[str, ...] = ()) -> list[str]:
+        """Leaf task names under ``name``, in definition order; records groups met on the way."""
+        if name in chain:
+            raise TaskFileError(f"group cycle: {' -> '.join((*chain, name))}")
+        if name in self.tasks:
+            return [name]
+        if name in self.groups:
+            group = self.groups[name]
+            if selection is not None and group not in selection.groups:
+                selection.groups.append(group)
+            leaves: list[str] = []
+            for member in group.spec.task:
+                for leaf in self.expand(member, selection, (*chain, name)):
+                    if leaf not in leaves:
+                        leaves.append(leaf)
+            return leaves
+        if name in self.tags:
+            return list(self.tags[name])
+        raise TaskFileError(self.unknown_name_message(name, chain))
+
+    def unknown_name_message(self, name: str, chain: tuple[str, ...] = ()) -> str:
+        """A one-line error for an unknown name, with the closest known names."""
+        where = f" (member of group '{chain[-1]}')" if chain else ""
+        close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; see `harness tasks`"
+        return f"unknown task, group or tag '{name}'{where}{hint}"

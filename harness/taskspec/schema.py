@@ -1,0 +1,211 @@
+"""The task-file schema: what a YAML task or group file may contain.
+
+Every model here forbids unknown keys, so a typo such as ``querry:`` is an error that names its
+file and line instead of a silently ignored setting. Field docstrings are the reference
+documentation of the format (see ``docs/task_format.md``, generated from the same text).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TASK_FORMAT_VERSION = 1
+"""Version of the task-file format this harness reads (``format_version`` in a file)."""
+
+METRIC_FAMILY_NAMES = ("hit", "ndcg", "precision", "recall", "f1", "map", "mrr")
+_METRIC_KEY = re.compile(r"^(hit|ndcg_linear|ndcg_exponential|precision|recall|f1|map|mrr)@(\d+)$")
+
+
+class StrictModel(BaseModel):
+    """Base for every schema model: unknown keys are rejected, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class DatasetSource(StrictModel):
+    """Where a task's rows come from: a hub dataset, local files, or both (see ``data_source``)."""
+
+    path: str | None = None
+    """Hub dataset id passed to ``datasets.load_dataset``, e.g. ``ziyjiang/MMEB_Test_Instruct``."""
+    name: str | None = None
+    """Hub config (subset) name, e.g. ``ImageNet-1K``."""
+    split: str = "test"
+    """Split to evaluate."""
+    revision: str | None = None
+    """Hub revision (commit hash, tag or branch) to pin; recorded in the results."""
+    files: list[str] = Field(default_factory=list)
+    """Local data files (glob patterns) relative to ``--data_basedir``: ``.jsonl``, ``.json``,
+    ``.parquet`` or ``.csv``. Used instead of the hub when they exist (``--data_source auto``)."""
+
+    @model_validator(mode="after")
+    def _needs_a_source(self) -> DatasetSource:
+        if self.path is None and not self.files:
+            raise ValueError("give a hub dataset 'path' or local 'files' (or both)")
+        return self
+
+
+class QuerySpec(StrictModel):
+    """How one dataset row becomes the query input."""
+
+    template: str
+    """Jinja template for the query text; row columns are variables. Write ``{{ IMAGE }}`` where
+    the image goes; each model adapter turns it into its own visual-token syntax."""
+    image_column: str | None = None
+    """Column holding the query image path, relative to ``media_root`` (empty value = no image)."""
+
+
+class CandidateSpec(StrictModel):
+    """How each row's candidate lists become candidate inputs (one per list element)."""
+
+    columns: list[str] = Field(min_length=1)
+    """List-valued row columns zipped element-wise; element ``i`` of each is candidate ``i``.
+    In templates they appear as ``cand.<column>``; the whole row is still available."""
+    template: str
+    """Jinja template for the candidate text (``{{ IMAGE }}`` marks the image)."""
+    image_column: str | None = None
+    """One of ``columns`` holding the candidate image path (empty value = no image)."""
+    id_template: str
+    """Jinja template for the candidate id. Candidates are de-duplicated by id across the task,
+    first occurrence wins, exactly as the reference does with its ``cand_name``."""
+
+    @model_validator(mode="after")
+    def _image_column_is_zipped(self) -> CandidateSpec:
+        if self.image_column is not None and self.image_column not in self.columns:
+            raise ValueError(
+                f"image_column '{self.image_column}' must be one of columns {self.columns}"
+            )
+        return self
+
+
+class FirstCandidateRelevance(StrictModel):
+    """The first candidate of each row's lists is the single positive (MMEB image format)."""
+
+    kind: Literal["first_candidate"]
+
+
+class TemplateRelevance(StrictModel):
+    """The positive's id is rendered from the row (binary relevance, grade 1)."""
+
+    kind: Literal["id_template"]
+    template: str
+    """Jinja template rendering the id of the positive candidate."""
+
+
+Relevance = Annotated[FirstCandidateRelevance | TemplateRelevance, Field(discriminator="kind")]
+
+
+class MetricSpec(StrictModel):
+    """Which ranking metrics to compute and which one is the task's main score."""
+
+    families: list[str] = Field(default_factory=lambda: list(METRIC_FAMILY_NAMES))
+    """Metric families: hit, ndcg (gives ndcg_linear and ndcg_exponential), precision, recall,
+    f1, map, mrr."""
+    k: list[int] = Field(default_factory=lambda: [1, 5, 10])
+    """Cut-offs; every family is reported at every k."""
+    main: str = "hit@1"
+    """The task's main score, e.g. ``hit@1`` (image, video) or ``ndcg_linear@5`` (visdoc)."""
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, families: list[str]) -> list[str]:
+        unknown = [f for f in families if f not in METRIC_FAMILY_NAMES]
+        if unknown:
+            raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRIC_FAMILY_NAMES)}")
+        return families
+
+    @field_validator("k")
+    @classmethod
+    def _positive_k(cls, ks: list[int]) -> list[int]:
+        if not ks or any(k < 1 for k in ks):
+            raise ValueError("k must be a non-empty list of integers >= 1")
+        return sorted(set(ks))
+
+    @model_validator(mode="after")
+    def _main_is_computed(self) -> MetricSpec:
+        match = _METRIC_KEY.match(self.main)
+        if match is None:
+            raise ValueError(f"main '{self.main}' is not of the form <metric>@<k>, e.g. hit@1")
+        family = "ndcg" if match.group(1).startswith("ndcg") else match.group(1)
+        if family not in self.families or int(match.group(2)) not in self.k:
+            raise ValueError(f"main '{self.main}' is not among the computed metrics")
+        return self
+
+
+Modality = Literal["image", "video", "visdoc", "text"]
+
+
+class TaskSpec(StrictModel):
+    """One benchmark task: data source, how rows become inputs, ranking mode and metrics."""
+
+    format_version: int = TASK_FORMAT_VERSION
+    """Task-file format version; this harness reads version 1."""
+    task: str = Field(min_length=1)
+    """Unique task name; also the prefix of the task's output files."""
+    version: str
+    """Version of this task definition; bump it when prompts, data or scoring change."""
+    tag: list[str] = Field(default_factory=list)
+    """Tags: ``--tasks <tag>`` selects every task carrying it (no aggregate score)."""
+    description: str = ""
+    """Free text shown by ``harness tasks``."""
+    modality: Modality
+    """Modality bucket used for the leaderboard means: image, video, visdoc or text."""
+    meta_task: str | None = None
+    """Meta-task label, e.g. ``I-CLS``; informational (groups define the aggregates)."""
+    dataset: DatasetSource
+    """Where the rows come from."""
+    media_root: str = ""
+    """Folder (relative to ``--data_basedir``) that media paths are resolved in; paths may not
+    escape it."""
+    num_rows: int | None = Field(default=None, ge=1)
+    """Evaluate only the first N rows (the reference's ``num_sample_per_subset``)."""
+    ranking: Literal["local", "global"]
+    """``local``: each query against its own candidate list; ``global``: against every
+    de-duplicated candidate of the task."""
+    query: QuerySpec
+    """How a row becomes the query."""
+    candidates: CandidateSpec
+    """How a row's lists become candidates."""
+    relevance: Relevance
+    """Which candidates are relevant to each query."""
+    metrics: MetricSpec = Field(default_factory=MetricSpec)
+    """Metrics and main score."""
+
+    @field_validator("format_version")
+    @classmethod
+    def _supported_format(cls, value: int) -> int:
+        if value != TASK_FORMAT_VERSION:
+            raise ValueError(
+                f"format_version {value} is not supported (this harness reads {TASK_FORMAT_VERSION})"
+            )
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
+
+
+class GroupSpec(StrictModel):
+    """A named set of tasks (or groups, or tags) with an explicit aggregation rule."""
+
+    format_version: int = TASK_FORMAT_VERSION
+    """Task-file format version."""
+    group: str = Field(min_length=1)
+    """Unique group name, e.g. ``mmeb_v2_image``."""
+    version: str
+    """Version of this group definition."""
+    task: list[str] = Field(min_length=1)
+    """Members: task names, group names or tags."""
+    aggregate: Literal["mean_of_tasks", "mean_of_children"]
+    """``mean_of_tasks``: unweighted mean of every leaf task's main score (the MMEB rule);
+    ``mean_of_children``: unweighted mean of the direct members' scores."""
+    description: str = ""
+    """Free text shown by ``harness tasks``."""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
