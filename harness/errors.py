@@ -21,3 +21,11 @@ class DataError(HarnessError):
 
 class ModelError(HarnessError):
     """An unknown model name, a bad model argument or an unsupported checkpoint."""
+
+
+class MediaError(DataError):
+    """A media file is missing or cannot be decoded; ``path`` names it."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path

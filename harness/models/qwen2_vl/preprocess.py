@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from harness.errors import DataError
+from harness.errors import MediaError
 
 SMALL_SIDE = 28
 """An image with a side below this many pixels is resized to ``SMALL_IMAGE_SIZE`` first."""
@@ -29,9 +29,9 @@ def load_image(path: Path) -> Image.Image:
         with Image.open(path) as opened:
             image = opened.convert("RGB")
     except FileNotFoundError:
-        raise DataError(f"image not found: {path}") from None
+        raise MediaError(f"image not found: {path}", str(path)) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise DataError(f"cannot read image {path}: {error}") from None
+        raise MediaError(f"cannot read image {path}: {error}", str(path)) from None
     if min(image.size) < SMALL_SIDE:
         image = image.resize(SMALL_IMAGE_SIZE)
     return image

@@ -1,0 +1,154 @@
+"""Evaluate one task: rows → records → embeddings → rankings → metrics → files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from harness.data import DataSourceMode, TaskData, build_task_data, load_rows, resolve_inside
+from harness.engine.encode import ProgressHook, encode_inputs, unique_inputs
+from harness.engine.rank import Rankings, rank_global, rank_local
+from harness.errors import DataError, MediaError
+from harness.inputs import EncodeInput, Side
+from harness.metrics import score_rankings
+from harness.models.base import Encoder
+from harness.results.files import task_paths, write_embeddings, write_json, write_jsonl
+from harness.results.leaderboard import TaskScore
+from harness.taskspec.index import LoadedTask
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """Run-wide settings that every task uses."""
+
+    data_basedir: Path
+    output_dir: Path
+    batch_size: int = 16
+    limit: int | None = None
+    data_source: DataSourceMode = "auto"
+    predictions: Literal["topk", "full"] = "topk"
+    top_k: int = 10
+    """Ranked candidates kept per query in ``{task}_pred.jsonl`` (at least the largest metric k)."""
+
+
+class EncodingProgress(Protocol):
+    """Receives progress of the two encoding stages of a task."""
+
+    def __call__(self, task: str, side: Side, total: int) -> ProgressHook: ...
+
+
+def evaluate_task(
+    loaded: LoadedTask,
+    encoder: Encoder,
+    options: EvalOptions,
+    progress: EncodingProgress | None = None,
+) -> TaskScore:
+    """Evaluate ``loaded`` with ``encoder``, write its five files, and return its score."""
+    spec = loaded.spec
+    limit = min(x for x in (spec.num_rows, options.limit, 2**63) if x is not None)
+    rows = load_rows(spec.dataset, options.data_basedir, options.data_source, limit=limit)
+    if not rows.rows:
+        raise DataError(f"task '{spec.task}': the dataset has no rows")
+    media_root = resolve_inside(options.data_basedir, spec.media_root, "media_root") if spec.media_root else options.data_basedir
+    data = build_task_data(spec, rows, media_root)
+
+    query_embeddings = _encode_side(encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress)
+    candidate_ids = list(data.candidates)
+    candidate_embeddings = _encode_side(
+        encoder, [data.candidates[i] for i in candidate_ids], "candidate", spec.task, data, options, progress
+    )
+
+    depth = None if options.predictions == "full" else max(options.top_k, *spec.metrics.k)
+    rankings = _rank(spec.ranking, query_embeddings, candidate_embeddings, candidate_ids, data, depth)
+    relevances = [dict(q.relevance) for q in data.queries]
+    metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
+    _write_task_files(options.output_dir, spec.task, data, query_embeddings, candidate_embeddings, candidate_ids, rankings, metrics)
+    return TaskScore(
+        version=spec.version,
+        modality=spec.modality,
+        meta_task=spec.meta_task,
+        main_metric=spec.metrics.main,
+        main_score=metrics[spec.metrics.main],
+        metrics=metrics,
+        num_queries=len(data.queries),
+        num_candidates=len(candidate_ids),
+        dataset={**rows.provenance, "split": spec.dataset.split, "revision": spec.dataset.revision},
+        source_file=str(loaded.source),
+    )
+
+
+def _encode_side(
+    encoder: Encoder,
+    inputs: Sequence[EncodeInput],
+    side: Side,
+    task: str,
+    data: TaskData,
+    options: EvalOptions,
+    progress: EncodingProgress | None,
+) -> np.ndarray:
+    distinct, inverse = unique_inputs(inputs)
+    hook: ProgressHook | None = progress(task, side, len(distinct)) if progress is not None else None
+    try:
+        embeddings = encode_inputs(encoder, distinct, side, options.batch_size, hook)
+    except MediaError as error:
+        raise DataError(f"task '{task}', {_row_of_media(data, error.path)}: {error}") from None
+    return embeddings[inverse]
+
+
+def _row_of_media(data: TaskData, path: str) -> str:
+    for query in data.queries:
+        if query.input.image is not None and str(query.input.image) == path:
+            return query.location
+    for candidate_id, candidate in data.candidates.items():
+        if candidate.image is not None and str(candidate.image) == path:
+            return data.candidate_locations[candidate_id]
+    return "unknown row"
+
+
+def _rank(
+    mode: str,
+    query_embeddings: np.ndarray,
+    candidate_embeddings: np.ndarray,
+    candidate_ids: list[str],
+    data: TaskData,
+    depth: int | None,
+) -> Rankings:
+    if mode == "local":
+        rows = {candidate_id: i for i, candidate_id in enumerate(candidate_ids)}
+        lists = [q.candidate_ids for q in data.queries]
+        return rank_local(query_embeddings, candidate_embeddings, rows, lists, depth)
+    return rank_global(query_embeddings, candidate_embeddings, candidate_ids, depth)
+
+
+def _write_task_files(
+    output_dir: Path,
+    task: str,
+    data: TaskData,
+    query_embeddings: np.ndarray,
+    candidate_embeddings: np.ndarray,
+    candidate_ids: list[str],
+    rankings: Rankings,
+    metrics: dict[str, float],
+) -> None:
+    paths = task_paths(output_dir, task)
+    write_embeddings(paths["qry"], query_embeddings, [str(i) for i in range(len(data.queries))])
+    write_embeddings(paths["tgt"], candidate_embeddings, candidate_ids)
+    write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance) for q in data.queries))
+    labels: Callable[[int], list[str]] = lambda i: list(data.queries[i].relevance)  # noqa: E731
+    write_jsonl(
+        paths["pred"],
+        (
+            {"prediction": ids, "label": labels(i), "rel_scores": None, "scores": scores}
+            for i, (ids, scores) in enumerate(zip(rankings.ids, rankings.scores, strict=True))
+        ),
+    )
+    write_json(paths["score"], {**metrics, "num_pred": len(rankings.ids), "num_data": len(data.queries)})
+
+
+def _info_row(candidate_ids: Sequence[str], relevance: dict[str, float] | object) -> dict[str, object]:
+    labels = list(relevance)  # type: ignore[call-overload]
+    return {"cand_names": list(candidate_ids), "label_name": labels[0] if len(labels) == 1 else labels}

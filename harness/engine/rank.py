@@ -1,0 +1,75 @@
+"""Score queries against candidates and rank them once, deterministically.
+
+Scores are float32 dot products (cosine when the adapter normalises), as in the reference.
+Ties are broken by candidate order: a query's own list order for local ranking, the task's
+first-seen candidate order for global ranking. (The reference uses numpy's default unstable
+sort, which agrees with this for lists of up to 16 candidates and differs only on exact ties.)
+Global ranking runs in query chunks and keeps only the top ``depth`` candidates per query, so
+memory is bounded by ``chunk_size × num_candidates`` float32 scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Rankings:
+    """Per query, the ranked candidate ids (best first) and their scores."""
+
+    ids: list[list[str]]
+    scores: list[list[float]]
+
+
+def rank_local(
+    query_embeddings: np.ndarray,
+    candidate_embeddings: np.ndarray,
+    candidate_rows: Mapping[str, int],
+    candidate_lists: Sequence[Sequence[str]],
+    depth: int | None = None,
+) -> Rankings:
+    """Rank each query's own candidate list (ids may repeat, as in the reference)."""
+    ranked_ids: list[list[str]] = []
+    ranked_scores: list[list[float]] = []
+    for query, ids in zip(query_embeddings, candidate_lists, strict=True):
+        rows = np.fromiter((candidate_rows[i] for i in ids), dtype=np.int64, count=len(ids))
+        scores = candidate_embeddings[rows] @ query
+        order = np.argsort(-scores, kind="stable")[:depth]
+        ranked_ids.append([ids[i] for i in order])
+        ranked_scores.append(scores[order].tolist())
+    return Rankings(ranked_ids, ranked_scores)
+
+
+def rank_global(
+    query_embeddings: np.ndarray,
+    candidate_embeddings: np.ndarray,
+    candidate_ids: Sequence[str],
+    depth: int | None = None,
+    chunk_size: int = 512,
+) -> Rankings:
+    """Rank every candidate for every query, keeping the top ``depth`` (all when None)."""
+    num_candidates = len(candidate_ids)
+    keep = num_candidates if depth is None else min(depth, num_candidates)
+    ranked_ids: list[list[str]] = []
+    ranked_scores: list[list[float]] = []
+    for start in range(0, len(query_embeddings), chunk_size):
+        scores = query_embeddings[start : start + chunk_size] @ candidate_embeddings.T
+        for row in scores:
+            order = top_indices(row, keep)
+            ranked_ids.append([candidate_ids[i] for i in order])
+            ranked_scores.append(row[order].tolist())
+    return Rankings(ranked_ids, ranked_scores)
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` best scores, best first, ties broken by lower index."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    threshold = np.partition(-scores, k - 1)[k - 1]
+    # Every index scoring at least the k-th best, so ties at the boundary are resolved by index.
+    contenders = np.flatnonzero(-scores <= threshold)
+    order = contenders[np.lexsort((contenders, -scores[contenders]))]
+    return order[:k]

@@ -1,0 +1,160 @@
+"""Run a selection of tasks with one encoder and keep the leaderboard JSON up to date.
+
+The leaderboard file is rewritten (atomically) after every task, so a run that stops midway
+still leaves every finished task's files and a valid entry for them.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import harness
+from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
+from harness.models.base import Encoder
+from harness.results.files import write_json
+from harness.results.leaderboard import (
+    GroupScore,
+    HarnessInfo,
+    LeaderboardEntry,
+    ModelInfo,
+    RunInfo,
+    TaskScore,
+    aggregate_modalities,
+    group_score,
+)
+from harness.taskspec.index import LoadedTask, Selection, TaskIndex
+
+LEADERBOARD_FILE = "leaderboard.json"
+
+
+class RunReporter(Protocol):
+    """Receives run events (the CLI shows them with rich)."""
+
+    encoding: EncodingProgress
+
+    def task_started(self, task: LoadedTask, position: int, total: int) -> None: ...
+
+    def task_finished(self, task: LoadedTask, score: TaskScore) -> None: ...
+
+
+@dataclass
+class RunResult:
+    """The entry written and where."""
+
+    entry: LeaderboardEntry
+    path: Path
+
+
+def run_tasks(
+    index: TaskIndex,
+    selection: Selection,
+    model_name: str,
+    encoder: Encoder,
+    options: EvalOptions,
+    command: Sequence[str],
+    reporter: RunReporter | None = None,
+) -> RunResult:
+    """Evaluate every selected task in order, writing results as each one finishes."""
+    entry = LeaderboardEntry(
+        model=ModelInfo(name=model_name, adapter_metadata=encoder.metadata()),
+        harness=harness_info(),
+        run=RunInfo(
+            command=list(command),
+            batch_size=options.batch_size,
+            limit=options.limit,
+            data_source=options.data_source,
+            data_basedir=str(options.data_basedir),
+            started_at=_now(),
+        ),
+    )
+    path = options.output_dir / LEADERBOARD_FILE
+    for position, loaded in enumerate(selection.tasks, start=1):
+        if reporter is not None:
+            reporter.task_started(loaded, position, len(selection.tasks))
+        score = evaluate_task(loaded, encoder, options, reporter.encoding if reporter is not None else None)
+        entry.tasks[loaded.spec.task] = score
+        _update_aggregates(entry, index, selection)
+        write_json(path, entry.model_dump(mode="json"), indent=2)
+        if reporter is not None:
+            reporter.task_finished(loaded, score)
+    entry.run.finished_at = _now()
+    write_json(path, entry.model_dump(mode="json"), indent=2)
+    return RunResult(entry=entry, path=path)
+
+
+def _update_aggregates(entry: LeaderboardEntry, index: TaskIndex, selection: Selection) -> None:
+    entry.modalities, entry.overall = aggregate_modalities(entry.tasks)
+    for group in selection.groups:
+        leaves = index.expand(group.spec.group)
+        entry.groups[group.spec.group] = GroupScore(
+            version=group.spec.version,
+            aggregate=group.spec.aggregate,
+            score=_group_value(index, group.spec.group, entry.tasks),
+            tasks=leaves,
+            complete=all(name in entry.tasks for name in leaves),
+        )
+
+
+def _group_value(index: TaskIndex, name: str, tasks: dict[str, TaskScore]) -> float | None:
+    if name in index.tasks:
+        return tasks[name].main_score if name in tasks else None
+    if name not in index.groups:  # a tag: the mean of its tasks
+        return group_score("mean_of_tasks", index.expand(name), [], tasks)
+    spec = index.groups[name].spec
+    children = [_group_value(index, member, tasks) for member in spec.task]
+    return group_score(spec.aggregate, index.expand(name), children, tasks)
+
+
+def harness_info() -> HarnessInfo:
+    """Harness version, git commit of its checkout (if any) and key package versions."""
+    packages: dict[str, str] = {}
+    for name in ("torch", "transformers", "numpy", "pillow", "datasets"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return HarnessInfo(
+        version=harness.__version__, git_commit=_git_commit(), python=platform.python_version(), packages=packages
+    )
+
+
+def _git_commit() -> str | None:
+    root = Path(harness.__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def summary_rows(entry: LeaderboardEntry) -> list[dict[str, Any]]:
+    """Rows for the end-of-run table: tasks, then groups, modalities and overall."""
+    rows: list[dict[str, Any]] = [
+        {"name": name, "kind": "task", "metric": s.main_metric, "score": s.main_score, "n": s.num_queries}
+        for name, s in entry.tasks.items()
+    ]
+    rows += [
+        {"name": name, "kind": "group", "metric": g.aggregate, "score": g.score, "n": len(g.tasks)}
+        for name, g in entry.groups.items()
+    ]
+    rows += [
+        {"name": modality, "kind": "modality", "metric": "mean of tasks", "score": value, "n": None}
+        for modality, value in entry.modalities.items()
+    ]
+    rows.append({"name": "overall", "kind": "overall", "metric": "mean of tasks", "score": entry.overall, "n": len(entry.tasks)})
+    return rows

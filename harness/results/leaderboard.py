@@ -1,0 +1,141 @@
+"""The standardized leaderboard JSON written once per run (schema version 1.0).
+
+One entry holds what makes its numbers reproducible (model, revision, adapter settings, harness
+version and commit, task versions, dataset provenance, dtype, device, date), every task's full
+metric dict and main score, and the aggregates by the MMEB convention: group scores by each
+group's own rule, modality means over tasks, and the overall mean over tasks (not over
+modalities). Scores are fractions in [0, 1], as in the reference's score files.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LEADERBOARD_SCHEMA_VERSION = "1.0"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class TaskScore(_Strict):
+    """One task's result."""
+
+    version: str
+    """Version of the task definition that produced the score."""
+    modality: str
+    """image, video, visdoc or text."""
+    meta_task: str | None = None
+    """Meta-task label, e.g. I-CLS."""
+    main_metric: str
+    """Name of the main metric, e.g. hit@1."""
+    main_score: float
+    """Value of the main metric (0–1)."""
+    metrics: dict[str, float]
+    """Every metric computed (0–1)."""
+    num_queries: int
+    """Queries scored."""
+    num_candidates: int
+    """Distinct candidates encoded."""
+    dataset: dict[str, Any]
+    """Where the rows came from: local files or hub path, config, split, revision."""
+    source_file: str
+    """The task file, as loaded."""
+
+
+class GroupScore(_Strict):
+    """A group's aggregate."""
+
+    version: str
+    """Version of the group definition."""
+    aggregate: Literal["mean_of_tasks", "mean_of_children"]
+    """How the score was computed from its members."""
+    score: float | None
+    """The aggregate (0–1); null when a member task is missing from the run."""
+    tasks: list[str]
+    """Leaf tasks under the group."""
+    complete: bool
+    """True when every leaf task was evaluated in this run."""
+
+
+class ModelInfo(_Strict):
+    """The model as the adapter describes it (free-form beyond the named keys)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    """Registry name given as --model."""
+    adapter_metadata: dict[str, Any]
+    """Adapter, checkpoint, revision, settings, dtype, device, attention, parameter count."""
+
+
+class HarnessInfo(_Strict):
+    """The harness build that produced the entry."""
+
+    version: str
+    git_commit: str | None
+    python: str
+    packages: dict[str, str]
+
+
+class RunInfo(_Strict):
+    """How the run was invoked."""
+
+    command: list[str]
+    batch_size: int
+    limit: int | None
+    """Rows per task were capped at this number (a partial run) when set."""
+    data_source: str
+    data_basedir: str
+    started_at: str
+    finished_at: str | None = None
+
+
+class LeaderboardEntry(_Strict):
+    """One run of one model over a set of tasks."""
+
+    schema_version: str = LEADERBOARD_SCHEMA_VERSION
+    """Version of this file format."""
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    model: ModelInfo
+    harness: HarnessInfo
+    run: RunInfo
+    tasks: dict[str, TaskScore] = Field(default_factory=dict)
+    groups: dict[str, GroupScore] = Field(default_factory=dict)
+    modalities: dict[str, float] = Field(default_factory=dict)
+    """Unweighted mean of main scores over the run's tasks of each modality."""
+    overall: float | None = None
+    """Unweighted mean of main scores over all tasks of the run (the MMEB "All" rule)."""
+
+
+def mean_or_none(values: Iterable[float]) -> float | None:
+    """Unweighted mean, or None for no values."""
+    collected = list(values)
+    return statistics.fmean(collected) if collected else None
+
+
+def aggregate_modalities(tasks: dict[str, TaskScore]) -> tuple[dict[str, float], float | None]:
+    """Per-modality means over tasks and the overall mean over tasks."""
+    by_modality: dict[str, list[float]] = {}
+    for score in tasks.values():
+        by_modality.setdefault(score.modality, []).append(score.main_score)
+    modalities = {name: statistics.fmean(values) for name, values in sorted(by_modality.items())}
+    return modalities, mean_or_none(s.main_score for s in tasks.values())
+
+
+def group_score(
+    aggregate: str, leaf_tasks: Sequence[str], children_scores: Sequence[float | None], tasks: dict[str, TaskScore]
+) -> float | None:
+    """A group's score by its rule; None unless every needed score is present."""
+    if aggregate == "mean_of_tasks":
+        if any(name not in tasks for name in leaf_tasks):
+            return None
+        return mean_or_none(tasks[name].main_score for name in leaf_tasks)
+    if any(score is None for score in children_scores):
+        return None
+    return mean_or_none(s for s in children_scores if s is not None)
