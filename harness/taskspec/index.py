@@ -53,9 +53,7 @@ def builtin_task_dir() -> Path:
 def load_task_file(path: Path) -> LoadedTask | LoadedGroup:
     """Parse and validate one task or group file."""
     document = read_document(path)
-    if "task" in document.data and "group" in document.data:
-        raise TaskFileError(f"{path}:1: a file defines either 'task' or 'group', not both")
-    if "group" in document.data:
+    if "group" in document.data:  # a group file lists its members under 'task:', as in lm-eval
         return LoadedGroup(spec=_validate(GroupSpec, document), source=document.path)
     if "task" in document.data:
         spec = _validate(TaskSpec, document)

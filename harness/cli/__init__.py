@@ -1,0 +1,53 @@
+"""Command line: ``harness run | tasks | validate | models``.
+
+Errors caused by input (task files, data, model arguments) print one line and exit with
+status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from harness import __version__
+from harness.errors import HarnessError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``harness`` console script and ``python -m harness``."""
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "handler"):
+        build_parser().print_help()
+        return 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except HarnessError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: files of finished tasks are kept", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from harness.cli import run_command, task_commands
+
+    parser = argparse.ArgumentParser(prog="harness", description="Evaluate multimodal embedding models.")
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    subparsers = parser.add_subparsers(title="commands")
+    run_command.add_parser(subparsers)
+    task_commands.add_parsers(subparsers)
+    return parser
+
+
+def add_common_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags every subcommand accepts."""
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument(
+        "--include_path", action="append", default=[], metavar="DIR", help="add a folder of task files (repeatable)"
+    )

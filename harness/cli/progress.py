@@ -1,0 +1,82 @@
+"""Rich progress bars for encoding and the end-of-run summary table."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness.engine.encode import ProgressHook
+from harness.engine.run import summary_rows
+from harness.inputs import Side
+from harness.results.leaderboard import LeaderboardEntry, TaskScore
+from harness.taskspec.index import LoadedTask
+
+_ERR = Console(stderr=True)
+
+
+class RichReporter:
+    """Shows one progress bar per encoding stage and a line per finished task (on stderr)."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=_ERR,
+            transient=True,
+        )
+
+    def __enter__(self) -> RichReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def message(self, text: str) -> None:
+        """Print a status line."""
+        _ERR.print(text, markup=False, highlight=False)
+
+    def task_started(self, task: LoadedTask, position: int, total: int) -> None:
+        """Announce a task."""
+        self._progress.console.print(f"[{position}/{total}] {task.spec.task}", markup=False, highlight=False)
+
+    def encoding(self, task: str, side: Side, total: int) -> ProgressHook:
+        """A progress bar for one encoding stage; returns the hook that advances it."""
+        bar = self._progress.add_task(f"  {task}: {side}s", total=total)
+        done = [0]
+
+        def advance(count: int) -> None:
+            self._progress.advance(bar, count)
+            done[0] += count
+            if done[0] >= total:
+                self._progress.remove_task(bar)
+
+        return advance
+
+    def task_finished(self, task: LoadedTask, score: TaskScore) -> None:
+        """Print the main score of a finished task."""
+        self._progress.console.print(
+            f"      {score.main_metric} = {100 * score.main_score:.2f}  ({score.num_queries} queries, "
+            f"{score.num_candidates} candidates)",
+            markup=False,
+            highlight=False,
+        )
+
+
+def print_summary(entry: LeaderboardEntry) -> None:
+    """The summary table (scores ×100, as leaderboards show them) on stdout."""
+    table = Table(title=f"{entry.model.name}: {entry.model.adapter_metadata.get('pretrained', '')}")
+    for column in ("name", "kind", "metric", "score", "n"):
+        table.add_column(column, justify="right" if column in ("score", "n") else "left")
+    for row in summary_rows(entry):
+        score = "—" if row["score"] is None else f"{100 * row['score']:.2f}"
+        table.add_row(row["name"], row["kind"], row["metric"], score, "" if row["n"] is None else str(row["n"]))
+    Console().print(table)
+    if entry.run.limit is not None:
+        _ERR.print(f"note: --limit {entry.run.limit}: partial run, not comparable with published numbers", markup=False)

@@ -1,0 +1,88 @@
+"""``harness run``: evaluate a model on tasks; with no arguments, the bundled demo."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.cli import add_common_flags
+from harness.cli.progress import RichReporter, print_summary
+from harness.engine.evaluate import EvalOptions
+from harness.engine.run import run_tasks
+from harness.errors import HarnessError
+from harness.models import create_encoder, parse_model_args
+from harness.taskspec import TaskIndex
+
+DEFAULT_MODEL = "vlm2vec"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``harness run``."""
+    parser = subparsers.add_parser(
+        "run",
+        help="evaluate a model on tasks (no arguments: the bundled offline demo)",
+        description="Evaluate a model on tasks. With neither --model nor --tasks, runs the bundled demo.",
+    )
+    parser.add_argument("--model", help=f"adapter name, see `harness models` (default {DEFAULT_MODEL})")
+    parser.add_argument("--model_args", default="", help="comma-separated key=value, e.g. pretrained=PATH,max_pixels=50176")
+    parser.add_argument("--tasks", help="comma-separated task, group or tag names, or YAML paths")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    parser.add_argument("--data_basedir", type=Path, help="folder that task data and media paths are relative to")
+    parser.add_argument("--output_path", type=Path, help="folder for result files (default results/<model>)")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N rows of each task (partial run)")
+    parser.add_argument("--data_source", choices=["auto", "local", "hub"], default="auto")
+    parser.add_argument("--predictions", choices=["topk", "full"], default="topk", help="ranking depth in _pred.jsonl")
+    parser.add_argument("--top_k", type=int, default=10, help="ranked candidates kept per query with --predictions topk")
+    add_common_flags(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve tasks and model, run them, print the summary table."""
+    model, model_args, tasks, data_basedir = _resolve_defaults(args)
+    if args.batch_size < 1:
+        raise HarnessError("--batch_size must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise HarnessError("--limit must be >= 1")
+    index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
+    selection = index.select(tasks)
+    output_dir = args.output_path or Path("results") / _safe_name(str(model_args.get("pretrained", model)))
+    reporter = RichReporter()
+    reporter.message(f"model {model} ({', '.join(f'{k}={v}' for k, v in model_args.items()) or 'defaults'})")
+    encoder = create_encoder(model, model_args, args.device)
+    options = EvalOptions(
+        data_basedir=data_basedir.resolve(),
+        output_dir=output_dir,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        data_source=args.data_source,
+        predictions=args.predictions,
+        top_k=args.top_k,
+    )
+    with reporter:
+        result = run_tasks(index, selection, model, encoder, options, sys.argv, reporter)
+    print_summary(result.entry)
+    reporter.message(f"results: {output_dir}/ (leaderboard entry {result.path})")
+    return 0
+
+
+def _resolve_defaults(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str], Path]:
+    model_args = parse_model_args(args.model_args)
+    if args.model is None and args.tasks is None:
+        from harness.demo import demo_paths
+
+        demo = demo_paths()
+        model_args = {"pretrained": str(demo.checkpoint), "max_pixels": 50176, **model_args}
+        return DEFAULT_MODEL, model_args, ["demo"], args.data_basedir or demo.data_basedir
+    if args.tasks is None:
+        raise HarnessError("--tasks is required with --model (e.g. --tasks mmeb_v2_image)")
+    tasks = [name.strip() for name in args.tasks.split(",") if name.strip()]
+    return args.model or DEFAULT_MODEL, model_args, tasks, args.data_basedir or Path(".")
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name.strip("/").split("/")[-1] if Path(name).exists() else name)

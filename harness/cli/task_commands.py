@@ -1,0 +1,121 @@
+"""``harness tasks``, ``harness validate`` and ``harness models``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from rich.console import Console
+from rich.table import Table
+
+from harness.cli import add_common_flags
+from harness.data import build_task_data, load_rows, resolve_inside
+from harness.errors import HarnessError
+from harness.models import registered_models
+from harness.taskspec import LoadedTask, TaskIndex, load_task_file
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register the listing and validation subcommands."""
+    tasks = subparsers.add_parser("tasks", help="list tasks, groups and tags with their source files")
+    add_common_flags(tasks)
+    tasks.set_defaults(handler=list_tasks)
+
+    validate = subparsers.add_parser(
+        "validate", help="check task files: schema, templates rendered on real rows, media present"
+    )
+    validate.add_argument("paths", nargs="+", type=Path, help="task files or folders of task files")
+    validate.add_argument("--data_basedir", type=Path, default=Path("."))
+    validate.add_argument("--data_source", choices=["auto", "local", "hub"], default="auto")
+    validate.add_argument("--limit", type=int, help="check only the first N rows of each task")
+    add_common_flags(validate)
+    validate.set_defaults(handler=validate_files)
+
+    models = subparsers.add_parser("models", help="list the registered model adapters")
+    add_common_flags(models)
+    models.set_defaults(handler=list_models)
+
+
+def list_tasks(args: argparse.Namespace) -> int:
+    """Print every task, group and tag."""
+    index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
+    table = Table(title="tasks")
+    for column in ("name", "kind", "modality", "ranking", "main metric", "members / source"):
+        table.add_column(column)
+    for name, loaded in sorted(index.tasks.items()):
+        spec = loaded.spec
+        table.add_row(name, "task", spec.modality, spec.ranking, spec.metrics.main, str(loaded.source))
+    for name, group in sorted(index.groups.items()):
+        count = len(index.expand(name))
+        table.add_row(name, "group", "", "", group.spec.aggregate, f"{count} tasks, {group.source}")
+    for tag, members in sorted(index.tags.items()):
+        if tag not in index.groups and tag not in index.tasks:
+            table.add_row(tag, "tag", "", "", "", f"{len(members)} tasks")
+    Console().print(table)
+    return 0
+
+
+def list_models(args: argparse.Namespace) -> int:
+    """Print the registered adapters."""
+    table = Table(title="model adapters")
+    table.add_column("name")
+    table.add_column("description")
+    for name, description in registered_models().items():
+        table.add_row(name, description)
+    Console().print(table)
+    return 0
+
+
+def validate_files(args: argparse.Namespace) -> int:
+    """Validate each file; print one line per file; exit 1 if any failed."""
+    files = _expand_paths(args.paths)
+    index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
+    console = Console()
+    failures = 0
+    for path in files:
+        try:
+            summary = _validate_one(path, index, args)
+            console.print(f"ok    {path}: {summary}", markup=False, highlight=False)
+        except HarnessError as error:
+            failures += 1
+            console.print(f"FAIL  {error}", markup=False, highlight=False)
+    console.print(f"{len(files) - failures} passed, {failures} failed", markup=False)
+    return 1 if failures else 0
+
+
+def _expand_paths(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += [p for p in sorted(path.rglob("*.yaml")) if not p.name.startswith("_")]
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise HarnessError(f"{path}: no such file or folder")
+    return files
+
+
+def _validate_one(path: Path, index: TaskIndex, args: argparse.Namespace) -> str:
+    loaded = load_task_file(path)
+    index.add(loaded)
+    if not isinstance(loaded, LoadedTask):
+        return f"group of {len(index.expand(loaded.spec.group))} tasks"
+    spec = loaded.spec
+    base = args.data_basedir
+    rows = load_rows(spec.dataset, base, args.data_source, limit=args.limit or spec.num_rows)
+    media_root = resolve_inside(base, spec.media_root, "media_root") if spec.media_root else base
+    data = build_task_data(spec, rows, media_root, check_media=True)
+    images = {q.input.image for q in data.queries} | {c.image for c in data.candidates.values()}
+    for image in sorted(p for p in images if p is not None):
+        _check_decodable(image, spec.task)
+    return f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images - {None})} images checked"
+
+
+def _check_decodable(path: Path, task: str) -> None:
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception as error:  # PIL raises many types for corrupt files
+        raise HarnessError(f"task '{task}': cannot decode image {path}: {error}") from None
