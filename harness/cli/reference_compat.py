@@ -1,0 +1,132 @@
+"""``eval.py`` with the reference's flags, mapped onto ``harness run``.
+
+``--dataset_config`` is either a harness task list (a YAML file with ``tasks: [...]``) or a
+VLM2Vec-style eval YAML: one top-level key per dataset with ``dataset_parser``,
+``dataset_name``, ``eval_type`` and path keys (``image_root``, ``data_path``). Each key runs the
+built-in task of that name (or of its ``dataset_name``) and keeps the key as the output prefix,
+as the reference does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.cli.progress import RichReporter, print_summary
+from harness.engine.evaluate import EvalOptions
+from harness.engine.run import run_tasks
+from harness.errors import HarnessError
+from harness.models import create_encoder
+from harness.taskspec import LoadedTask, Selection, TaskIndex
+
+_BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec"}
+_PATH_KEYS = {"image_root", "data_path"}
+_KNOWN_KEYS = {"dataset_parser", "dataset_name", "dataset_split", "eval_type", "num_sample_per_subset", "metrics", *_PATH_KEYS}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The reference's flags (those that matter for evaluation)."""
+    parser = argparse.ArgumentParser(prog="eval.py", description="VLM2Vec-compatible evaluation entry point.")
+    parser.add_argument("--model_name", required=True, help="checkpoint folder or hub id")
+    parser.add_argument("--model_backbone", default=None, help="qwen2_vl (detected from the config when omitted)")
+    parser.add_argument("--dataset_config", required=True, type=Path)
+    parser.add_argument("--encode_output_path", required=True, type=Path)
+    parser.add_argument("--per_device_eval_batch_size", type=int, default=16)
+    parser.add_argument("--pooling", choices=["eos", "last"], default="eos")
+    parser.add_argument("--normalize", type=_boolean, default=True)
+    parser.add_argument("--data_basedir", type=Path, default=Path("."))
+    parser.add_argument("--resize_min_pixels", type=int, default=3136)
+    parser.add_argument("--resize_max_pixels", type=int, default=1003520)
+    parser.add_argument("--model_revision", default=None, help="hub revision to pin (harness extension)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--debug", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run like the reference's ``eval.py``; errors are one line unless ``--debug``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except HarnessError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    adapter = _BACKBONE_ADAPTERS.get(args.model_backbone or "qwen2_vl")
+    if adapter is None:
+        raise HarnessError(f"--model_backbone {args.model_backbone} is not supported (supported: {', '.join(_BACKBONE_ADAPTERS)})")
+    index = TaskIndex()
+    selection = load_dataset_config(args.dataset_config, index)
+    model_args: dict[str, Any] = {
+        "pretrained": args.model_name,
+        "revision": args.model_revision,
+        "pooling": args.pooling,
+        "normalize": args.normalize,
+        "min_pixels": args.resize_min_pixels,
+        "max_pixels": args.resize_max_pixels,
+    }
+    encoder = create_encoder(adapter, model_args, args.device)
+    options = EvalOptions(
+        data_basedir=args.data_basedir.resolve(),
+        output_dir=args.encode_output_path,
+        batch_size=args.per_device_eval_batch_size,
+    )
+    reporter = RichReporter()
+    with reporter:
+        result = run_tasks(index, selection, adapter, encoder, options, sys.argv, reporter)
+    print_summary(result.entry)
+    return 0
+
+
+def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
+    """Tasks named by a harness task list or a VLM2Vec-style eval YAML."""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise HarnessError(f"{path}: cannot read dataset config: {error}") from None
+    if isinstance(config, dict) and set(config) == {"tasks"}:
+        return index.select([str(t) for t in config["tasks"]])
+    if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
+        raise HarnessError(f"{path}: expected 'tasks: [...]' or one mapping per dataset key")
+    selection = Selection()
+    for key, entry in config.items():
+        selection.tasks.append(_task_for_entry(path, str(key), entry, index))
+    return selection
+
+
+def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) -> LoadedTask:
+    unknown = set(entry) - _KNOWN_KEYS
+    if unknown:
+        raise HarnessError(f"{path}: {key}: unsupported keys {sorted(unknown)} (supported: {sorted(_KNOWN_KEYS)})")
+    name = key if key in index.tasks else str(entry.get("dataset_name", key))
+    if name not in index.tasks:
+        raise HarnessError(f"{path}: {key}: " + index.unknown_name_message(name))
+    loaded = index.tasks[name]
+    spec = loaded.spec
+    eval_type = entry.get("eval_type", "global")
+    if eval_type != spec.ranking:
+        raise HarnessError(f"{path}: {key}: eval_type '{eval_type}' differs from task '{name}' ranking '{spec.ranking}'")
+    update: dict[str, Any] = {"task": key}
+    if "image_root" in entry:
+        update["media_root"] = str(entry["image_root"])
+    if str(entry.get("num_sample_per_subset", "None")).isdigit():  # the reference's "None" is a string
+        update["num_rows"] = int(entry["num_sample_per_subset"])
+    if "data_path" in entry:
+        update["dataset"] = spec.dataset.model_copy(update={"files": [str(entry["data_path"])]})
+    return LoadedTask(spec=spec.model_copy(update=update), source=loaded.source)
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+    return lowered in ("true", "1", "yes")
