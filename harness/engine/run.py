@@ -80,7 +80,7 @@ def run_tasks(
             reporter.task_started(loaded, position, len(selection.tasks))
         score = evaluate_task(loaded, encoder, options, reporter.encoding if reporter is not None else None)
         entry.tasks[loaded.spec.task] = score
-        _update_aggregates(entry, index, selection)
+        update_aggregates(entry, index, selection)
         write_json(path, entry.model_dump(mode="json"), indent=2)
         if reporter is not None:
             reporter.task_finished(loaded, score)
@@ -89,7 +89,8 @@ def run_tasks(
     return RunResult(entry=entry, path=path)
 
 
-def _update_aggregates(entry: LeaderboardEntry, index: TaskIndex, selection: Selection) -> None:
+def update_aggregates(entry: LeaderboardEntry, index: TaskIndex, selection: Selection) -> None:
+    """Recompute modality means, the overall mean and each selected group's score in place."""
     entry.modalities, entry.overall = aggregate_modalities(entry.tasks)
     for group in selection.groups:
         leaves = index.expand(group.spec.group)

@@ -1,0 +1,77 @@
+"""Group, modality and overall aggregates follow the MMEB convention (checked by hand)."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import pytest
+
+from harness.engine.run import update_aggregates
+from harness.results.leaderboard import HarnessInfo, LeaderboardEntry, ModelInfo, RunInfo, TaskScore
+from harness.taskspec import TaskIndex
+
+
+def _entry() -> LeaderboardEntry:
+    return LeaderboardEntry(
+        model=ModelInfo(name="m", adapter_metadata={}),
+        harness=HarnessInfo(version="0", git_commit=None, python="3", packages={}),
+        run=RunInfo(command=[], batch_size=1, limit=None, data_source="auto", data_basedir=".", started_at="now"),
+    )
+
+
+def _score(value: float, modality: str = "image") -> TaskScore:
+    return TaskScore(
+        version="1.0", modality=modality, main_metric="hit@1", main_score=value, metrics={"hit@1": value},
+        num_queries=1, num_candidates=1, dataset={}, source_file="x",
+    )
+
+
+def test_mmeb_image_group_is_the_mean_over_its_36_tasks_not_over_meta_tasks():
+    index = TaskIndex()
+    selection = index.select(["mmeb_v2_image"])
+    entry = _entry()
+    values = {loaded.spec.task: (i % 7) / 10 for i, loaded in enumerate(selection.tasks)}
+    for name, value in values.items():
+        entry.tasks[name] = _score(value)
+    update_aggregates(entry, index, selection)
+    assert entry.groups["mmeb_v2_image"].score == pytest.approx(statistics.fmean(values.values()))
+    cls_tasks = index.expand("I-CLS")
+    assert len(cls_tasks) == 10
+    assert entry.groups["I-CLS"].score == pytest.approx(statistics.fmean(values[t] for t in cls_tasks))
+    meta_means = [entry.groups[g].score for g in ("I-CLS", "I-QA", "I-RET", "I-VG")]
+    assert entry.groups["mmeb_v2_image"].score != pytest.approx(statistics.fmean(meta_means))
+    assert entry.overall == pytest.approx(statistics.fmean(values.values()))
+
+
+def test_group_with_a_missing_task_has_no_score_and_is_marked_incomplete():
+    index = TaskIndex()
+    selection = index.select(["I-VG"])
+    entry = _entry()
+    entry.tasks["RefCOCO"] = _score(0.5)
+    update_aggregates(entry, index, selection)
+    assert entry.groups["I-VG"].score is None
+    assert entry.groups["I-VG"].complete is False
+
+
+def test_overall_is_the_mean_over_tasks_not_over_modalities():
+    index = TaskIndex()
+    entry = _entry()
+    entry.tasks.update({"a": _score(1.0), "b": _score(0.0), "c": _score(0.0, "video")})
+    update_aggregates(entry, index, index.select([]))
+    assert entry.modalities == {"image": 0.5, "video": 0.0}
+    assert entry.overall == pytest.approx(1 / 3)
+
+
+def test_mean_of_children_averages_direct_members(tmp_path: Path):
+    (tmp_path / "g.yaml").write_text(
+        "group: outer\nversion: 1\naggregate: mean_of_children\ntask: [I-VG, RefCOCO]\n"
+    )
+    index = TaskIndex(include_paths=[tmp_path])
+    selection = index.select(["outer"])
+    entry = _entry()
+    vg = {"MSCOCO": 0.2, "RefCOCO": 0.4, "RefCOCO-Matching": 0.6, "Visual7W-Pointing": 0.8}
+    for name, value in vg.items():
+        entry.tasks[name] = _score(value)
+    update_aggregates(entry, index, selection)
+    assert entry.groups["outer"].score == pytest.approx((0.5 + 0.4) / 2)
