@@ -4,7 +4,9 @@ A task file is read with PyYAML's ``SafeLoader`` only (no object construction), 
 keeps the file and line it came from, so a validation error can say
 ``tasks/foo.yaml:12: query.template: ...``. ``include:`` pulls in shared defaults (a path or
 a list of paths relative to the including file); included values come first and the including
-file's values win, merged recursively for mappings and replaced wholesale for lists.
+file's values win, merged recursively for mappings and replaced wholesale for lists. A path
+starting with ``harness:`` names a file among the built-in task files, so a user's task can
+reuse a built-in parser's templates.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 import yaml
 
 from harness.errors import TaskFileError
+
+BUILTIN_PREFIX = "harness:"
+"""``include: harness:mmeb_v2/image/_image_cls.yaml`` names a file among the built-in tasks."""
 
 Location = tuple[Path, int]
 KeyPath = tuple[str | int, ...]
@@ -52,13 +57,23 @@ def _read(path: Path, chain: tuple[Path, ...]) -> SourcedDocument:
     include_line = locations.get(("include",), (path, 1))
     merged = SourcedDocument(data={}, locations={}, path=path)
     for name in _include_list(includes, include_line):
-        target = (path.parent / name).resolve()
+        target = _include_target(path, name)
         if not target.is_file():
             raise TaskFileError(f"{include_line[0]}:{include_line[1]}: include: no such file '{name}'")
         _merge(merged, _read(target, (*chain, path)))
     own = SourcedDocument(data=data, locations=locations, path=path)
     _merge(merged, own)
     return merged
+
+
+def _include_target(including: Path, name: str) -> Path:
+    """``name`` relative to the including file, or ``harness:<path>`` inside the built-in tasks."""
+    if name.startswith(BUILTIN_PREFIX):
+        from importlib import resources
+
+        builtin = Path(str(resources.files("harness.builtin_tasks")))
+        return (builtin / name.removeprefix(BUILTIN_PREFIX)).resolve()
+    return (including.parent / name).resolve()
 
 
 def _include_list(value: Any, where: Location) -> list[str]:
