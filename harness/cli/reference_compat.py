@@ -26,7 +26,15 @@ from harness.taskspec import LoadedTask, Selection, TaskIndex
 
 _BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec"}
 _PATH_KEYS = {"image_root", "data_path"}
-_KNOWN_KEYS = {"dataset_parser", "dataset_name", "dataset_split", "eval_type", "num_sample_per_subset", "metrics", *_PATH_KEYS}
+_KNOWN_KEYS = {
+    "dataset_parser",
+    "dataset_name",
+    "dataset_split",
+    "eval_type",
+    "num_sample_per_subset",
+    "metrics",
+    *_PATH_KEYS,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     adapter = _BACKBONE_ADAPTERS.get(args.model_backbone or "qwen2_vl")
     if adapter is None:
-        raise HarnessError(f"--model_backbone {args.model_backbone} is not supported (supported: {', '.join(_BACKBONE_ADAPTERS)})")
+        raise HarnessError(
+            f"--model_backbone {args.model_backbone} is not supported (supported: {', '.join(_BACKBONE_ADAPTERS)})"
+        )
     index = TaskIndex()
     selection = load_dataset_config(args.dataset_config, index)
     model_args: dict[str, Any] = {
@@ -114,7 +124,9 @@ def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskInde
     spec = loaded.spec
     eval_type = entry.get("eval_type", "global")
     if eval_type != spec.ranking:
-        raise HarnessError(f"{path}: {key}: eval_type '{eval_type}' differs from task '{name}' ranking '{spec.ranking}'")
+        raise HarnessError(
+            f"{path}: {key}: eval_type '{eval_type}' differs from task '{name}' ranking '{spec.ranking}'"
+        )
     update: dict[str, Any] = {"task": key}
     if "image_root" in entry:
         update["media_root"] = str(entry["image_root"])

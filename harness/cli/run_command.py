@@ -27,7 +27,9 @@ def add_parser(subparsers: Any) -> None:
         description="Evaluate a model on tasks. With neither --model nor --tasks, runs the bundled demo.",
     )
     parser.add_argument("--model", help=f"adapter name, see `harness models` (default {DEFAULT_MODEL})")
-    parser.add_argument("--model_args", default="", help="comma-separated key=value, e.g. pretrained=PATH,max_pixels=50176")
+    parser.add_argument(
+        "--model_args", default="", help="comma-separated key=value, e.g. pretrained=PATH,max_pixels=50176"
+    )
     parser.add_argument("--tasks", help="comma-separated task, group or tag names, or YAML paths")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
@@ -36,7 +38,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N rows of each task (partial run)")
     parser.add_argument("--data_source", choices=["auto", "local", "hub"], default="auto")
     parser.add_argument("--predictions", choices=["topk", "full"], default="topk", help="ranking depth in _pred.jsonl")
-    parser.add_argument("--top_k", type=int, default=10, help="ranked candidates kept per query with --predictions topk")
+    parser.add_argument(
+        "--top_k", type=int, default=10, help="ranked candidates kept per query with --predictions topk"
+    )
     add_common_flags(parser)
     parser.set_defaults(handler=run)
 

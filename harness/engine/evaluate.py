@@ -53,10 +53,14 @@ def evaluate_task(
     rows = load_rows(spec.dataset, options.data_basedir, options.data_source, limit=limit)
     if not rows.rows:
         raise DataError(f"task '{spec.task}': the dataset has no rows")
-    media_root = resolve_inside(options.data_basedir, spec.media_root, "media_root") if spec.media_root else options.data_basedir
+    media_root = (
+        resolve_inside(options.data_basedir, spec.media_root, "media_root") if spec.media_root else options.data_basedir
+    )
     data = build_task_data(spec, rows, media_root)
 
-    query_embeddings = _encode_side(encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress)
+    query_embeddings = _encode_side(
+        encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress
+    )
     candidate_ids = list(data.candidates)
     candidate_embeddings = _encode_side(
         encoder, [data.candidates[i] for i in candidate_ids], "candidate", spec.task, data, options, progress
@@ -66,7 +70,9 @@ def evaluate_task(
     rankings = _rank(spec.ranking, query_embeddings, candidate_embeddings, candidate_ids, data, depth)
     relevances = [dict(q.relevance) for q in data.queries]
     metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
-    _write_task_files(options.output_dir, spec.task, data, query_embeddings, candidate_embeddings, candidate_ids, rankings, metrics)
+    _write_task_files(
+        options.output_dir, spec.task, data, query_embeddings, candidate_embeddings, candidate_ids, rankings, metrics
+    )
     return TaskScore(
         version=spec.version,
         modality=spec.modality,

@@ -157,5 +157,7 @@ def summary_rows(entry: LeaderboardEntry) -> list[dict[str, Any]]:
         {"name": modality, "kind": "modality", "metric": "mean of tasks", "score": value, "n": None}
         for modality, value in entry.modalities.items()
     ]
-    rows.append({"name": "overall", "kind": "overall", "metric": "mean of tasks", "score": entry.overall, "n": len(entry.tasks)})
+    rows.append(
+        {"name": "overall", "kind": "overall", "metric": "mean of tasks", "score": entry.overall, "n": len(entry.tasks)}
+    )
     return rows

@@ -37,7 +37,9 @@ def load_image(path: Path) -> Image.Image:
     return image
 
 
-def build_processor(checkpoint: str, revision: str | None, min_pixels: int, max_pixels: int, trust_remote_code: bool) -> Any:
+def build_processor(
+    checkpoint: str, revision: str | None, min_pixels: int, max_pixels: int, trust_remote_code: bool
+) -> Any:
     """A ``Qwen2VLProcessor`` with the PIL image backend, the given pixel bounds, left padding."""
     from transformers import AutoImageProcessor, AutoTokenizer, AutoVideoProcessor, Qwen2VLProcessor
 
