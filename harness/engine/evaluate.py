@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -144,17 +144,16 @@ def _write_task_files(
     write_embeddings(paths["qry"], query_embeddings, [str(i) for i in range(len(data.queries))])
     write_embeddings(paths["tgt"], candidate_embeddings, candidate_ids)
     write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance) for q in data.queries))
-    labels: Callable[[int], list[str]] = lambda i: list(data.queries[i].relevance)  # noqa: E731
     write_jsonl(
         paths["pred"],
         (
-            {"prediction": ids, "label": labels(i), "rel_scores": None, "scores": scores}
-            for i, (ids, scores) in enumerate(zip(rankings.ids, rankings.scores, strict=True))
+            {"prediction": ids, "label": list(query.relevance), "rel_scores": None, "scores": scores}
+            for query, ids, scores in zip(data.queries, rankings.ids, rankings.scores, strict=True)
         ),
     )
     write_json(paths["score"], {**metrics, "num_pred": len(rankings.ids), "num_data": len(data.queries)})
 
 
-def _info_row(candidate_ids: Sequence[str], relevance: dict[str, float] | object) -> dict[str, object]:
-    labels = list(relevance)  # type: ignore[call-overload]
+def _info_row(candidate_ids: Sequence[str], relevance: Mapping[str, float]) -> dict[str, object]:
+    labels = list(relevance)
     return {"cand_names": list(candidate_ids), "label_name": labels[0] if len(labels) == 1 else labels}

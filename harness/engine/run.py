@@ -37,7 +37,10 @@ LEADERBOARD_FILE = "leaderboard.json"
 class RunReporter(Protocol):
     """Receives run events (the CLI shows them with rich)."""
 
-    encoding: EncodingProgress
+    @property
+    def encoding(self) -> EncodingProgress:
+        """The hook factory for encoding progress bars."""
+        ...
 
     def task_started(self, task: LoadedTask, position: int, total: int) -> None: ...
 

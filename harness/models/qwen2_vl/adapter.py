@@ -84,12 +84,12 @@ class VLM2VecQwen2VL:
 
         model = Qwen2VLForConditionalGeneration.from_pretrained(
             settings.pretrained,
-            revision=settings.revision,
+            revision=settings.revision or "main",
             dtype=getattr(torch, self.dtype),
             attn_implementation=self.attn_implementation,
             trust_remote_code=settings.trust_remote_code,
         )
-        self.model = model.to(self.device).eval()
+        self.model: Any = model.to(self.device).eval()  # type: ignore[arg-type]
         self.resolved_revision = getattr(model.config, "_commit_hash", None)
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
@@ -159,7 +159,9 @@ def detect_backbone(checkpoint: str, revision: str | None, trust_remote_code: bo
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(checkpoint, revision=revision, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(
+            checkpoint, revision=revision or "main", trust_remote_code=trust_remote_code
+        )
     except Exception as error:  # missing folder, no network, bad json: all user-actionable
         raise ModelError(f"cannot load a model config from '{checkpoint}': {type(error).__name__}: {error}") from None
     model_type = getattr(config, "model_type", None)

@@ -43,7 +43,7 @@ def build_processor(
     """A ``Qwen2VLProcessor`` with the PIL image backend, the given pixel bounds, left padding."""
     from transformers import AutoImageProcessor, AutoTokenizer, AutoVideoProcessor, Qwen2VLProcessor
 
-    common: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+    common: dict[str, Any] = {"revision": revision or "main", "trust_remote_code": trust_remote_code}
     size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
     image_processor = AutoImageProcessor.from_pretrained(
         checkpoint, backend="pil", size=size, min_pixels=min_pixels, max_pixels=max_pixels, **common
