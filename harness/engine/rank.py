@@ -30,16 +30,26 @@ def rank_local(
     candidate_rows: Mapping[str, int],
     candidate_lists: Sequence[Sequence[str]],
     depth: int | None = None,
+    max_chunk_scores: int = 1 << 24,
 ) -> Rankings:
-    """Rank each query's own candidate list (ids may repeat, as in the reference)."""
+    """Rank each query's own candidate list (ids may repeat, as in the reference).
+
+    Scores come from one matrix product per chunk of queries against the whole pool (at most
+    ``max_chunk_scores`` float32 values at a time), then each query picks its own candidates.
+    """
     ranked_ids: list[list[str]] = []
     ranked_scores: list[list[float]] = []
-    for query, ids in zip(query_embeddings, candidate_lists, strict=True):
-        rows = np.fromiter((candidate_rows[i] for i in ids), dtype=np.int64, count=len(ids))
-        scores = candidate_embeddings[rows] @ query
-        order = np.argsort(-scores, kind="stable")[:depth]
-        ranked_ids.append([ids[i] for i in order])
-        ranked_scores.append(scores[order].tolist())
+    chunk = max(1, max_chunk_scores // max(1, len(candidate_embeddings)))
+    for start in range(0, len(query_embeddings), chunk):
+        block = query_embeddings[start : start + chunk] @ candidate_embeddings.T
+        for row_scores, ids in zip(block, candidate_lists[start : start + chunk], strict=True):
+            rows = np.fromiter((candidate_rows[i] for i in ids), dtype=np.int64, count=len(ids))
+            scores = row_scores[rows]
+            order = np.argsort(-scores, kind="stable")[:depth]
+            ranked_ids.append([ids[i] for i in order])
+            ranked_scores.append(scores[order].tolist())
+    if len(ranked_ids) != len(candidate_lists):
+        raise ValueError(f"{len(candidate_lists)} candidate lists for {len(ranked_ids)} queries")
     return Rankings(ranked_ids, ranked_scores)
 
 
