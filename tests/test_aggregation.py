@@ -20,9 +20,9 @@ def _entry() -> LeaderboardEntry:
     )
 
 
-def _score(value: float, modality: str = "image") -> TaskScore:
+def _score(value: float, modality: str = "image", meta_task: str | None = None) -> TaskScore:
     return TaskScore(
-        version="1.0", modality=modality, main_metric="hit@1", main_score=value, metrics={"hit@1": value},
+        version="1.0", modality=modality, meta_task=meta_task, main_metric="hit@1", main_score=value, metrics={"hit@1": value},
         num_queries=1, num_candidates=1, dataset={}, source_file="x",
     )
 
@@ -32,8 +32,8 @@ def test_mmeb_image_group_is_the_mean_over_its_36_tasks_not_over_meta_tasks():
     selection = index.select(["mmeb_v2_image"])
     entry = _entry()
     values = {loaded.spec.task: (i % 7) / 10 for i, loaded in enumerate(selection.tasks)}
-    for name, value in values.items():
-        entry.tasks[name] = _score(value)
+    for loaded in selection.tasks:
+        entry.tasks[loaded.spec.task] = _score(values[loaded.spec.task], meta_task=loaded.spec.meta_task)
     update_aggregates(entry, index, selection)
     assert entry.groups["mmeb_v2_image"].score == pytest.approx(statistics.fmean(values.values()))
     cls_tasks = index.expand("I-CLS")
@@ -42,6 +42,7 @@ def test_mmeb_image_group_is_the_mean_over_its_36_tasks_not_over_meta_tasks():
     meta_means = [entry.groups[g].score for g in ("I-CLS", "I-QA", "I-RET", "I-VG")]
     assert entry.groups["mmeb_v2_image"].score != pytest.approx(statistics.fmean(meta_means))
     assert entry.overall == pytest.approx(statistics.fmean(values.values()))
+    assert entry.meta_tasks["I-CLS"] == pytest.approx(entry.groups["I-CLS"].score)
 
 
 def test_group_with_a_missing_task_has_no_score_and_is_marked_incomplete():

@@ -26,6 +26,7 @@ from harness.results.leaderboard import (
     ModelInfo,
     RunInfo,
     TaskScore,
+    aggregate_meta_tasks,
     aggregate_modalities,
     group_score,
 )
@@ -95,6 +96,7 @@ def run_tasks(
 def update_aggregates(entry: LeaderboardEntry, index: TaskIndex, selection: Selection) -> None:
     """Recompute modality means, the overall mean and each selected group's score in place."""
     entry.modalities, entry.overall = aggregate_modalities(entry.tasks)
+    entry.meta_tasks = aggregate_meta_tasks(entry.tasks)
     for group in selection.groups:
         leaves = index.expand(group.spec.group)
         entry.groups[group.spec.group] = GroupScore(
@@ -155,6 +157,11 @@ def summary_rows(entry: LeaderboardEntry) -> list[dict[str, Any]]:
     rows += [
         {"name": name, "kind": "group", "metric": g.aggregate, "score": g.score, "n": len(g.tasks)}
         for name, g in entry.groups.items()
+    ]
+    rows += [
+        {"name": meta, "kind": "meta-task", "metric": "mean of tasks", "score": value, "n": None}
+        for meta, value in entry.meta_tasks.items()
+        if meta not in entry.groups
     ]
     rows += [
         {"name": modality, "kind": "modality", "metric": "mean of tasks", "score": value, "n": None}

@@ -10,7 +10,7 @@ modalities). Scores are fractions in [0, 1], as in the reference's score files.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -107,6 +107,8 @@ class LeaderboardEntry(_Strict):
     run: RunInfo
     tasks: dict[str, TaskScore] = Field(default_factory=dict)
     groups: dict[str, GroupScore] = Field(default_factory=dict)
+    meta_tasks: dict[str, float] = Field(default_factory=dict)
+    """Unweighted mean of main scores over the run's tasks of each meta-task (e.g. I-CLS)."""
     modalities: dict[str, float] = Field(default_factory=dict)
     """Unweighted mean of main scores over the run's tasks of each modality."""
     overall: float | None = None
@@ -121,11 +123,21 @@ def mean_or_none(values: Iterable[float]) -> float | None:
 
 def aggregate_modalities(tasks: dict[str, TaskScore]) -> tuple[dict[str, float], float | None]:
     """Per-modality means over tasks and the overall mean over tasks."""
-    by_modality: dict[str, list[float]] = {}
+    return _means_by(tasks, lambda s: s.modality), mean_or_none(s.main_score for s in tasks.values())
+
+
+def aggregate_meta_tasks(tasks: dict[str, TaskScore]) -> dict[str, float]:
+    """Per-meta-task means over tasks (tasks without a meta-task are left out)."""
+    return _means_by(tasks, lambda s: s.meta_task)
+
+
+def _means_by(tasks: dict[str, TaskScore], key: Callable[[TaskScore], str | None]) -> dict[str, float]:
+    buckets: dict[str, list[float]] = {}
     for score in tasks.values():
-        by_modality.setdefault(score.modality, []).append(score.main_score)
-    modalities = {name: statistics.fmean(values) for name, values in sorted(by_modality.items())}
-    return modalities, mean_or_none(s.main_score for s in tasks.values())
+        name = key(score)
+        if name is not None:
+            buckets.setdefault(name, []).append(score.main_score)
+    return {name: statistics.fmean(values) for name, values in sorted(buckets.items())}
 
 
 def group_score(
