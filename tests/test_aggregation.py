@@ -22,8 +22,16 @@ def _entry() -> LeaderboardEntry:
 
 def _score(value: float, modality: str = "image", meta_task: str | None = None) -> TaskScore:
     return TaskScore(
-        version="1.0", modality=modality, meta_task=meta_task, main_metric="hit@1", main_score=value, metrics={"hit@1": value},
-        num_queries=1, num_candidates=1, dataset={}, source_file="x",
+        version="1.0",
+        modality=modality,
+        meta_task=meta_task,
+        main_metric="hit@1",
+        main_score=value,
+        metrics={"hit@1": value},
+        num_queries=1,
+        num_candidates=1,
+        dataset={},
+        source_file="x",
     )
 
 
@@ -65,9 +73,7 @@ def test_overall_is_the_mean_over_tasks_not_over_modalities():
 
 
 def test_mean_of_children_averages_direct_members(tmp_path: Path):
-    (tmp_path / "g.yaml").write_text(
-        "group: outer\nversion: 1\naggregate: mean_of_children\ntask: [I-VG, RefCOCO]\n"
-    )
+    (tmp_path / "g.yaml").write_text("group: outer\nversion: 1\naggregate: mean_of_children\ntask: [I-VG, RefCOCO]\n")
     index = TaskIndex(include_paths=[tmp_path])
     selection = index.select(["outer"])
     entry = _entry()

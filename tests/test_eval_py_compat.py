@@ -17,15 +17,35 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "data" / "golden"
 
 REFERENCE_FLAGS = [
-    "--model_name", str(GOLDEN / "tiny-qwen2vl"), "--model_backbone", "qwen2_vl",
-    "--per_device_eval_batch_size", "16", "--pooling", "eos", "--normalize", "true",
-    "--data_basedir", str(GOLDEN), "--resize_min_pixels", "3136", "--resize_max_pixels", "50176",
+    "--model_name",
+    str(GOLDEN / "tiny-qwen2vl"),
+    "--model_backbone",
+    "qwen2_vl",
+    "--per_device_eval_batch_size",
+    "16",
+    "--pooling",
+    "eos",
+    "--normalize",
+    "true",
+    "--data_basedir",
+    str(GOLDEN),
+    "--resize_min_pixels",
+    "3136",
+    "--resize_max_pixels",
+    "50176",
 ]
 
 
 def test_quick_config_reproduces_the_reference_scores(tmp_path):
-    code = main([*REFERENCE_FLAGS, "--dataset_config", str(ROOT / "test_eval_config.yaml"),
-                 "--encode_output_path", str(tmp_path)])
+    code = main(
+        [
+            *REFERENCE_FLAGS,
+            "--dataset_config",
+            str(ROOT / "test_eval_config.yaml"),
+            "--encode_output_path",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     for subset in ("ImageNet-1K", "VisDial", "WebQA", "CIRR", "RefCOCO-Matching"):
         ours = json.loads((tmp_path / f"{subset}_score.json").read_text())
@@ -62,9 +82,18 @@ def test_eval_type_that_contradicts_the_task_is_an_error(tmp_path):
 
 def test_eval_py_runs_as_a_script_and_reports_bad_flags_in_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "eval.py"), *REFERENCE_FLAGS, "--dataset_config", str(tmp_path / "missing.yaml"),
-         "--encode_output_path", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "eval.py"),
+            *REFERENCE_FLAGS,
+            "--dataset_config",
+            str(tmp_path / "missing.yaml"),
+            "--encode_output_path",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 2
     assert "missing.yaml" in result.stderr and "Traceback" not in result.stderr

@@ -25,12 +25,25 @@ def dev_run(tmp_path_factory) -> Path:
         target.mkdir(parents=True)
         shutil.copy(GOLDEN / "image-tasks-dev" / f"{subset}.jsonl", target / "test.jsonl")
     out = tmp_path_factory.mktemp("out")
-    code = main([
-        "run", "--model", "vlm2vec",
-        "--model_args", f"pretrained={GOLDEN / 'tiny-qwen2vl'},max_pixels=50176",
-        "--tasks", ",".join(SUBSETS), "--batch_size", "16",
-        "--data_basedir", str(base), "--output_path", str(out), "--predictions", "full",
-    ])
+    code = main(
+        [
+            "run",
+            "--model",
+            "vlm2vec",
+            "--model_args",
+            f"pretrained={GOLDEN / 'tiny-qwen2vl'},max_pixels=50176",
+            "--tasks",
+            ",".join(SUBSETS),
+            "--batch_size",
+            "16",
+            "--data_basedir",
+            str(base),
+            "--output_path",
+            str(out),
+            "--predictions",
+            "full",
+        ]
+    )
     assert code == 0
     return out
 

@@ -24,9 +24,7 @@ MIN_COSINE = 0.99999
 
 @pytest.fixture(scope="module")
 def encoder():
-    return create_encoder(
-        "vlm2vec", {"pretrained": str(GOLDEN / "tiny-qwen2vl"), "max_pixels": 50176}, "cpu"
-    )
+    return create_encoder("vlm2vec", {"pretrained": str(GOLDEN / "tiny-qwen2vl"), "max_pixels": 50176}, "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +51,8 @@ def test_every_golden_input_matches_one_at_a_time(encoder, golden_inputs):
     ours = _encode_in_batches(encoder, inputs, np.arange(len(inputs)), 1)
     gold = np.load(GOLDEN / "embeddings" / "emb_bs1.npy")
     cosines = (ours * gold).sum(axis=1)
-    assert cosines.min() >= MIN_COSINE, dict(zip((r["id"] for r in golden_inputs), cosines.round(7).tolist()))
+    by_id = dict(zip((r["id"] for r in golden_inputs), cosines.round(7).tolist(), strict=True))
+    assert cosines.min() >= MIN_COSINE, by_id
     assert np.abs(ours - gold).max() < 1e-5
 
 

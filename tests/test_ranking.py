@@ -51,7 +51,9 @@ def test_global_ranking_in_chunks_equals_one_full_matrix():
 
 def test_global_ranking_without_depth_returns_every_candidate():
     rng = np.random.default_rng(2)
-    result = rank_global(rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(6, 4)).astype(np.float32), list("abcdef"))
+    result = rank_global(
+        rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(6, 4)).astype(np.float32), list("abcdef")
+    )
     assert all(sorted(ids) == list("abcdef") for ids in result.ids)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from harness.cli.progress import RichReporter, print_summary
 from harness.engine.evaluate import EvalOptions
 from harness.engine.run import run_tasks
 from harness.errors import HarnessError
-from harness.models import create_encoder, parse_model_args
+from harness.models import create_encoder, parse_model_args, registered_models
 from harness.taskspec import TaskIndex
 
 DEFAULT_MODEL = "vlm2vec"
@@ -52,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessError("--batch_size must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise HarnessError("--limit must be >= 1")
+    known = registered_models()
+    if model not in known:
+        closest = difflib.get_close_matches(model, list(known), n=1)
+        hint = f"; did you mean '{closest[0]}'?" if closest else ""
+        raise HarnessError(f"unknown model '{model}' (known: {', '.join(known)}){hint}")
     index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
     selection = index.select(tasks)
     output_dir = args.output_path or Path("results") / _safe_name(str(model_args.get("pretrained", model)))

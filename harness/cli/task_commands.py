@@ -14,7 +14,7 @@ from harness.cli import add_common_flags
 from harness.data import build_task_data, load_rows, resolve_inside
 from harness.errors import HarnessError
 from harness.models import registered_models
-from harness.taskspec import LoadedTask, TaskIndex, load_task_file
+from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex, load_task_file
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -72,15 +72,26 @@ def validate_files(args: argparse.Namespace) -> int:
     """Validate each file; print one line per file; exit 1 if any failed."""
     files = _expand_paths(args.paths)
     index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
-    console = Console()
+    console = Console(soft_wrap=True)  # one line per file, however long: never wrap at the width
+    # Load every file first, so a group may name tasks of files that sort after it.
+    loaded: dict[Path, LoadedTask | LoadedGroup | HarnessError] = {}
+    for path in files:
+        try:
+            loaded[path] = load_task_file(path)
+            index.add(loaded[path])  # type: ignore[arg-type]
+        except HarnessError as error:
+            loaded[path] = error
     failures = 0
     for path in files:
         try:
-            summary = _validate_one(path, index, args)
+            summary = _validate_one(loaded[path], index, args)
             console.print(f"ok    {path}: {summary}", markup=False, highlight=False)
         except HarnessError as error:
             failures += 1
-            console.print(f"FAIL  {error}", markup=False, highlight=False)
+            message = str(error)
+            if str(path) not in message and str(path.resolve()) not in message:
+                message = f"{path}: {message}"
+            console.print(f"FAIL  {message}", markup=False, highlight=False)
     console.print(f"{len(files) - failures} passed, {failures} failed", markup=False)
     return 1 if failures else 0
 
@@ -97,9 +108,11 @@ def _expand_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _validate_one(path: Path, index: TaskIndex, args: argparse.Namespace) -> str:
-    loaded = load_task_file(path)
-    index.add(loaded)
+def _validate_one(
+    loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIndex, args: argparse.Namespace
+) -> str:
+    if isinstance(loaded, HarnessError):
+        raise loaded
     if not isinstance(loaded, LoadedTask):
         return f"group of {len(index.expand(loaded.spec.group))} tasks"
     spec = loaded.spec
@@ -107,15 +120,21 @@ def _validate_one(path: Path, index: TaskIndex, args: argparse.Namespace) -> str
     rows = load_rows(spec.dataset, base, args.data_source, limit=args.limit or spec.num_rows)
     media_root = resolve_inside(base, spec.media_root, "media_root") if spec.media_root else base
     data = build_task_data(spec, rows, media_root, check_media=True)
-    images = {q.input.image for q in data.queries} | {c.image for c in data.candidates.values()}
-    for image in sorted(p for p in images if p is not None):
-        _check_decodable(image, spec.task)
-    return f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images - {None})} images checked"
+    images: dict[Path, str] = {}  # image -> the first row that uses it
+    for query in data.queries:
+        if query.input.image is not None:
+            images.setdefault(query.input.image, query.location)
+    for candidate_id, candidate in data.candidates.items():
+        if candidate.image is not None:
+            images.setdefault(candidate.image, data.candidate_locations[candidate_id])
+    for image in sorted(images):
+        _check_decodable(image, spec.task, images[image])
+    return f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images)} images checked"
 
 
-def _check_decodable(path: Path, task: str) -> None:
+def _check_decodable(path: Path, task: str, location: str) -> None:
     try:
         with Image.open(path) as image:
             image.verify()
     except Exception as error:  # PIL raises many types for corrupt files
-        raise HarnessError(f"task '{task}': cannot decode image {path}: {error}") from None
+        raise HarnessError(f"task '{task}', {location}: cannot decode image {path}: {error}") from None

@@ -42,9 +42,7 @@ class TaskData:
     candidate_locations: dict[str, str] = field(default_factory=dict)
 
 
-def build_task_data(
-    spec: TaskSpec, rows: DatasetRows, media_root: Path, check_media: bool = True
-) -> TaskData:
+def build_task_data(spec: TaskSpec, rows: DatasetRows, media_root: Path, check_media: bool = True) -> TaskData:
     """Render every row of ``rows`` into query and candidate inputs."""
     data = TaskData()
     for row, location in zip(rows.rows, rows.locations, strict=True):
@@ -147,7 +145,9 @@ class _RowContext:
     def make_input(self, side: str, text: str, image: Path | None) -> EncodeInput:
         markers = text.count(IMAGE_MARKER)
         if image is not None and markers != 1:
-            raise self.error(f"{side} template", f"an input with an image needs exactly one {{{{ IMAGE }}}} marker, found {markers}")
+            raise self.error(
+                f"{side} template", f"an input with an image needs exactly one {{{{ IMAGE }}}} marker, found {markers}"
+            )
         if image is None and markers:
             raise self.error(f"{side} template", "the text has an {{ IMAGE }} marker but the row has no image")
         if VIDEO_MARKER in text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +41,7 @@ def load_rows(
     limit: int | None = None,
 ) -> DatasetRows:
     """Load the rows of ``source``, at most ``limit`` of them."""
+    data_basedir = Path(os.path.abspath(data_basedir))  # a relative --data_basedir works too
     local_files = _local_files(source, data_basedir) if source.files else []
     if mode == "local" or (mode == "auto" and local_files):
         if not local_files:
@@ -82,10 +84,14 @@ def _load_local(files: list[Path], data_basedir: Path, limit: int | None) -> Dat
 
 
 def _read_jsonl(path: Path, rows: list[dict[str, Any]], locations: list[str], limit: int | None) -> None:
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:  # bytes, so that a non-UTF-8 line is named by its number
+        for line_number, raw in enumerate(handle, start=1):
             if limit is not None and len(rows) >= limit:
                 return
+            try:
+                line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")  # tolerate a BOM
+            except UnicodeDecodeError as error:
+                raise DataError(f"{path}:{line_number}: not UTF-8 text: {error.reason}") from None
             if not line.strip():
                 continue
             try:
@@ -135,4 +141,5 @@ def _load_hub(source: DatasetSource, limit: int | None) -> DatasetRows:
         "revision": source.revision,
         "fingerprint": getattr(table, "_fingerprint", None),
     }
-    return DatasetRows(rows=rows, locations=[f"{source.path}/{source.name} row {i}" for i in range(len(rows))], provenance=provenance)
+    locations = [f"{source.path}/{source.name} row {i}" for i in range(len(rows))]
+    return DatasetRows(rows=rows, locations=locations, provenance=provenance)

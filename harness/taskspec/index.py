@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -62,26 +63,49 @@ def load_task_file(path: Path) -> LoadedTask | LoadedGroup:
     raise TaskFileError(f"{path}:1: expected a 'task:' or a 'group:' key")
 
 
-def _validate(model: type[TaskSpec] | type[GroupSpec], document: SourcedDocument):  # type: ignore[no-untyped-def]
+def _validate(model: type[TaskSpec] | type[GroupSpec], document: SourcedDocument) -> Any:
     try:
         return model.model_validate(document.data)
     except ValidationError as error:
-        first = error.errors()[0]
-        loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
-        key_path = _schema_path(loc)
+        errors = error.errors()
+        # A misspelt key is both an unknown key and a missing one: report the typo, where it is.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        key_path = _schema_path(first["loc"])
         where, line = document.locate(key_path)
         dotted = ".".join(str(p) for p in key_path) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + _missing_hint(key_path, errors)
         elif first["type"] == "missing":
             message = "required key is missing"
         raise TaskFileError(f"{where}:{line}: {dotted}: {message}") from None
 
 
-def _schema_path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    # Discriminated unions insert the tag value ('first_candidate') into the location.
-    return tuple(p for p in loc if p not in ("first_candidate", "id_template"))
+def _missing_hint(key_path: tuple[str | int, ...], errors: Sequence[Any]) -> str:
+    """``; did you mean 'template'?`` when a required sibling of the unknown key is missing."""
+    missing = [
+        str(path[-1])
+        for path in (_schema_path(e["loc"]) for e in errors if e["type"] == "missing")
+        if path[:-1] == key_path[:-1]
+    ]
+    close = difflib.get_close_matches(str(key_path[-1]), missing, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+_UNION_TAGS = {"relevance": ("first_candidate", "id_template")}
+"""Discriminated-union fields and their tags, which pydantic inserts into error locations."""
+
+
+def _schema_path(loc: Sequence[Any]) -> tuple[str | int, ...]:
+    # Drop a union tag only right after its field: 'candidates.id_template' is a real key.
+    path: list[str | int] = []
+    for part in loc:
+        if not isinstance(part, str | int):
+            continue
+        if path and part in _UNION_TAGS.get(str(path[-1]), ()):
+            continue
+        path.append(part)
+    return tuple(path)
 
 
 def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
@@ -141,6 +165,8 @@ class TaskIndex:
                 loaded = load_task_file(Path(name))
                 self.add(loaded)
                 name = loaded.spec.task if isinstance(loaded, LoadedTask) else loaded.spec.group
+            elif name.endswith((".yaml", ".yml")) and name not in self.names():
+                raise TaskFileError(f"{name}: no such task file")
             for task_name in self.expand(name, selection):
                 if task_name not in seen_tasks:
                     seen_tasks.add(task_name)
@@ -169,7 +195,15 @@ class TaskIndex:
 
     def unknown_name_message(self, name: str, chain: tuple[str, ...] = ()) -> str:
         """A one-line error for an unknown name, with the closest known names."""
-        where = f" (member of group '{chain[-1]}')" if chain else ""
-        close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
+        group = self.groups.get(chain[-1]) if chain else None
+        where = f" (member of group '{chain[-1]}' in {group.source})" if group is not None else ""
+        by_folded: dict[str, list[str]] = {}
+        for known in self.names():
+            by_folded.setdefault(known.casefold(), []).append(known)
+        # Case-insensitive: 'imagenet-1k' suggests 'ImageNet-1K' first.
+        close = list(by_folded.get(name.casefold(), []))
+        for folded in difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5):
+            close += [known for known in by_folded[folded] if known not in close]
+        close = close[:3]
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; see `harness tasks`"
         return f"unknown task, group or tag '{name}'{where}{hint}"

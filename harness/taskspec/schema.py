@@ -7,6 +7,7 @@ documentation of the format (see ``docs/task_format.md``, generated from the sam
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, Literal
 
@@ -17,6 +18,16 @@ TASK_FORMAT_VERSION = 1
 
 METRIC_FAMILY_NAMES = ("hit", "ndcg", "precision", "recall", "f1", "map", "mrr")
 _METRIC_KEY = re.compile(r"^(hit|ndcg_linear|ndcg_exponential|precision|recall|f1|map|mrr)@(\d+)$")
+
+
+def _check_relative(value: str, what: str) -> str:
+    """Refuse a path that is absolute or climbs out of its root with ``..`` (checked lexically,
+    as :func:`harness.data.resolve_inside` does at run time), so the error names file and line."""
+    if os.path.isabs(value) or value.startswith("~"):
+        raise ValueError(f"{what} '{value}' must be a relative path")
+    if value and os.path.normpath(value).split(os.sep)[0] == os.pardir:
+        raise ValueError(f"{what} '{value}' escapes its root folder")
+    return value
 
 
 class StrictModel(BaseModel):
@@ -39,6 +50,11 @@ class DatasetSource(StrictModel):
     files: list[str] = Field(default_factory=list)
     """Local data files (glob patterns) relative to ``--data_basedir``: ``.jsonl``, ``.json``,
     ``.parquet`` or ``.csv``. Used instead of the hub when they exist (``--data_source auto``)."""
+
+    @field_validator("files")
+    @classmethod
+    def _files_inside_basedir(cls, files: list[str]) -> list[str]:
+        return [_check_relative(pattern, "data file pattern") for pattern in files]
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DatasetSource:
@@ -186,6 +202,11 @@ class TaskSpec(StrictModel):
     @classmethod
     def _version_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("media_root")
+    @classmethod
+    def _media_root_inside_basedir(cls, value: str) -> str:
+        return _check_relative(value, "media_root")
 
 
 class GroupSpec(StrictModel):

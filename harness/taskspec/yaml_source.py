@@ -58,6 +58,9 @@ def _read(path: Path, chain: tuple[Path, ...]) -> SourcedDocument:
     merged = SourcedDocument(data={}, locations={}, path=path)
     for name in _include_list(includes, include_line):
         target = _include_target(path, name)
+        if target in (*chain, path):  # name the include line that closes the cycle
+            cycle = " -> ".join(str(p) for p in (*chain, path, target))
+            raise TaskFileError(f"{include_line[0]}:{include_line[1]}: include: include cycle: {cycle}")
         if not target.is_file():
             raise TaskFileError(f"{include_line[0]}:{include_line[1]}: include: no such file '{name}'")
         _merge(merged, _read(target, (*chain, path)))

@@ -30,7 +30,7 @@ def load_image(path: Path) -> Image.Image:
             image = opened.convert("RGB")
     except FileNotFoundError:
         raise MediaError(f"image not found: {path}", str(path)) from None
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
         raise MediaError(f"cannot read image {path}: {error}", str(path)) from None
     if min(image.size) < SMALL_SIDE:
         image = image.resize(SMALL_IMAGE_SIZE)
