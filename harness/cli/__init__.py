@@ -20,7 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         build_parser().print_help()
         return 2
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    return run_handler(args.handler, args)
+
+
+def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Call ``handler``; input errors become one line on stderr and status 2 (unless ``--debug``)."""
     try:
         return handler(args)
     except HarnessError as error:

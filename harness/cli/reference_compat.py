@@ -58,14 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run like the reference's ``eval.py``; errors are one line unless ``--debug``."""
-    args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except HarnessError as error:
-        if args.debug:
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    from harness.cli import run_handler
+
+    return run_handler(_run, build_parser().parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> int:
