@@ -6,6 +6,7 @@ import argparse
 import difflib
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +47,33 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What ``harness run`` will do once defaults are filled in."""
+
+    model: str
+    model_args: dict[str, Any]
+    tasks: list[str]
+    data_basedir: Path
+    output_dir: Path
+
+
 def run(args: argparse.Namespace) -> int:
     """Resolve tasks and model, run them, print the summary table."""
-    model, model_args, tasks, data_basedir = _resolve_defaults(args)
     if args.batch_size < 1:
         raise HarnessError("--batch_size must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise HarnessError("--limit must be >= 1")
-    known = registered_models()
-    if model not in known:
-        closest = difflib.get_close_matches(model, list(known), n=1)
-        hint = f"; did you mean '{closest[0]}'?" if closest else ""
-        raise HarnessError(f"unknown model '{model}' (known: {', '.join(known)}){hint}")
+    plan = plan_run(args)
     index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
-    selection = index.select(tasks)
-    output_dir = args.output_path or Path("results") / _safe_name(str(model_args.get("pretrained", model)))
+    selection = index.select(plan.tasks)
     reporter = RichReporter()
-    reporter.message(f"model {model} ({', '.join(f'{k}={v}' for k, v in model_args.items()) or 'defaults'})")
-    encoder = create_encoder(model, model_args, args.device)
+    settings = ", ".join(f"{k}={v}" for k, v in plan.model_args.items()) or "defaults"
+    reporter.message(f"model {plan.model} ({settings})")
+    encoder = create_encoder(plan.model, plan.model_args, args.device)
     options = EvalOptions(
-        data_basedir=data_basedir.resolve(),
-        output_dir=output_dir,
+        data_basedir=plan.data_basedir.resolve(),
+        output_dir=plan.output_dir,
         batch_size=args.batch_size,
         limit=args.limit,
         data_source=args.data_source,
@@ -74,25 +81,40 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
     )
     with reporter:
-        result = run_tasks(index, selection, model, encoder, options, sys.argv, reporter)
+        result = run_tasks(index, selection, plan.model, encoder, options, sys.argv, reporter)
     print_summary(result.entry)
-    reporter.message(f"results: {output_dir}/ (leaderboard entry {result.path})")
+    reporter.message(f"results: {plan.output_dir}/ (leaderboard entry {result.path})")
     return 0
 
 
-def _resolve_defaults(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str], Path]:
+def plan_run(args: argparse.Namespace) -> RunPlan:
+    """Fill in defaults: no --model and no --tasks means the bundled demo."""
     model_args = parse_model_args(args.model_args)
     if args.model is None and args.tasks is None:
         from harness.demo import demo_paths
 
         demo = demo_paths()
         model_args = {"pretrained": str(demo.checkpoint), "max_pixels": 50176, **model_args}
-        return DEFAULT_MODEL, model_args, ["demo"], args.data_basedir or demo.data_basedir
+        data = args.data_basedir or demo.data_basedir
+        return RunPlan(DEFAULT_MODEL, model_args, ["demo"], data, args.output_path or Path("results") / "demo")
     if args.tasks is None:
         raise HarnessError("--tasks is required with --model (e.g. --tasks mmeb_v2_image)")
+    model = args.model or DEFAULT_MODEL
+    _check_model_name(model)
     tasks = [name.strip() for name in args.tasks.split(",") if name.strip()]
-    return args.model or DEFAULT_MODEL, model_args, tasks, args.data_basedir or Path(".")
+    output_dir = args.output_path or Path("results") / _safe_name(str(model_args.get("pretrained", model)))
+    return RunPlan(model, model_args, tasks, args.data_basedir or Path("."), output_dir)
+
+
+def _check_model_name(model: str) -> None:
+    known = registered_models()
+    if model not in known:
+        closest = difflib.get_close_matches(model, list(known), n=1)
+        hint = f"; did you mean '{closest[0]}'?" if closest else ""
+        raise HarnessError(f"unknown model '{model}' (known: {', '.join(known)}){hint}")
 
 
 def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name.strip("/").split("/")[-1] if Path(name).exists() else name)
+    """A folder name for a checkpoint: a local path's last part, or the hub id with '/' → '_'."""
+    base = Path(name).name if Path(name).exists() else name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", base)
