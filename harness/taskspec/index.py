@@ -92,7 +92,7 @@ def _missing_hint(key_path: tuple[str | int, ...], errors: Sequence[Any]) -> str
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-_UNION_TAGS = {"relevance": ("first_candidate", "id_template")}
+_UNION_TAGS = {"relevance": ("first_candidate", "id_template", "qrels")}
 """Discriminated-union fields and their tags, which pydantic inserts into error locations."""
 
 
@@ -116,6 +116,11 @@ def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
     ]
     if spec.relevance.kind == "id_template":
         templates.append((("relevance", "template"), spec.relevance.template))
+    if spec.relevance.kind == "qrels":
+        templates.append((("relevance", "query_id_template"), spec.relevance.query_id_template))
+    for key, spec_part in (("query", spec.query), ("candidates", spec.candidates)):
+        if spec_part.video_template is not None:
+            templates.append(((key, "video_template"), spec_part.video_template))
     for key_path, source in templates:
         try:
             check_template(source)

@@ -70,30 +70,55 @@ class QuerySpec(StrictModel):
     """Jinja template for the query text; row columns are variables. Write ``{{ IMAGE }}`` where
     the image goes; each model adapter turns it into its own visual-token syntax."""
     image_column: str | None = None
-    """Column holding the query image path, relative to ``media_root`` (empty value = no image)."""
+    """Column holding the query image: a path relative to ``media_root`` or image data
+    (empty value = no image)."""
+    video_template: str | None = None
+    """Jinja template rendering the query video's path relative to ``media_root``: a folder of
+    frames or a video file (empty result = no video). ``{{ VIDEO }}`` marks it in the text."""
 
 
 class CandidateSpec(StrictModel):
-    """How each row's candidate lists become candidate inputs (one per list element)."""
+    """Where candidates come from (each row's lists, a corpus, or both) and how they render.
 
-    columns: list[str] = Field(min_length=1)
-    """List-valued row columns zipped element-wise; element ``i`` of each is candidate ``i``.
-    In templates they appear as ``cand.<column>``; the whole row is still available."""
+    Per-row candidates zip the ``columns`` element-wise (a scalar column counts as a one-element
+    list); corpus candidates are the rows of ``corpus``. In templates both appear as ``cand``
+    (``cand.<column>``); per-row candidates also see the row's columns.
+    """
+
+    columns: list[str] = Field(default_factory=list)
+    """Row columns zipped element-wise; element ``i`` of each is candidate ``i``."""
+    corpus: DatasetSource | None = None
+    """A separate dataset whose rows are candidates too (a document corpus, a label set)."""
     template: str
-    """Jinja template for the candidate text (``{{ IMAGE }}`` marks the image)."""
+    """Jinja template for the candidate text (``{{ IMAGE }}`` / ``{{ VIDEO }}`` mark media)."""
     image_column: str | None = None
-    """One of ``columns`` holding the candidate image path (empty value = no image)."""
+    """Candidate column holding the image: a path relative to ``media_root`` or image data."""
+    video_template: str | None = None
+    """Jinja template rendering the candidate video's path (frames folder or video file)."""
     id_template: str
     """Jinja template for the candidate id. Candidates are de-duplicated by id across the task,
     first occurrence wins, exactly as the reference does with its ``cand_name``."""
 
     @model_validator(mode="after")
-    def _image_column_is_zipped(self) -> CandidateSpec:
-        if self.image_column is not None and self.image_column not in self.columns:
-            raise ValueError(
-                f"image_column '{self.image_column}' must be one of columns {self.columns}"
-            )
+    def _has_a_source(self) -> CandidateSpec:
+        if not self.columns and self.corpus is None:
+            raise ValueError("give candidate 'columns' (per-row lists), a 'corpus', or both")
+        if self.image_column is not None and self.columns and self.corpus is None:
+            if self.image_column not in self.columns:
+                raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
         return self
+
+
+class VideoSpec(StrictModel):
+    """How video inputs are sampled; recorded with the results."""
+
+    num_frames: int = Field(default=8, ge=1)
+    """Frames fed to the model per video."""
+    sampling: Literal["uniform"] = "uniform"
+    """``uniform``: frame indices ``linspace(0, n - 1, num_frames)`` truncated to integers, over
+    the natural-sorted frames of a folder or the decoded frames of a video file."""
+    fewer_frames: Literal["use_available", "error"] = "use_available"
+    """A video with fewer frames than ``num_frames``: use all it has (the reference) or fail."""
 
 
 class FirstCandidateRelevance(StrictModel):
@@ -110,7 +135,24 @@ class TemplateRelevance(StrictModel):
     """Jinja template rendering the id of the positive candidate."""
 
 
-Relevance = Annotated[FirstCandidateRelevance | TemplateRelevance, Field(discriminator="kind")]
+class QrelsRelevance(StrictModel):
+    """Graded relevance from a qrels dataset (BEIR style): query id, document id, grade."""
+
+    kind: Literal["qrels"]
+    dataset: DatasetSource
+    """Where the qrels rows are."""
+    query_id_template: str
+    """Jinja template rendering a query row's id, matched against ``query_id_column``."""
+    query_id_column: str = "query-id"
+    doc_id_column: str = "corpus-id"
+    """Column holding the relevant candidate's id (as rendered by ``candidates.id_template``)."""
+    grade_column: str = "score"
+    """Column holding the grade; rows with grade <= 0 are dropped, duplicates keep the maximum."""
+
+
+Relevance = Annotated[
+    FirstCandidateRelevance | TemplateRelevance | QrelsRelevance, Field(discriminator="kind")
+]
 
 
 class MetricSpec(StrictModel):
@@ -188,6 +230,8 @@ class TaskSpec(StrictModel):
     """Which candidates are relevant to each query."""
     metrics: MetricSpec = Field(default_factory=MetricSpec)
     """Metrics and main score."""
+    video: VideoSpec = Field(default_factory=VideoSpec)
+    """Frame sampling of video inputs."""
 
     @field_validator("format_version")
     @classmethod

@@ -1,0 +1,1 @@
+"""Media loading shared by the data layer and the model adapters (images, video frames)."""
