@@ -41,6 +41,11 @@ def load_rows(
     limit: int | None = None,
 ) -> DatasetRows:
     """Load the rows of ``source``, at most ``limit`` of them."""
+    if source.rows is not None:
+        rows = [dict(row) for row in source.rows[:limit]]
+        return DatasetRows(
+            rows=rows, locations=[f"inline row {i}" for i in range(len(rows))], provenance={"kind": "inline"}
+        )
     data_basedir = Path(os.path.abspath(data_basedir))  # a relative --data_basedir works too
     local_files = _local_files(source, data_basedir) if source.files else []
     if mode == "local" or (mode == "auto" and local_files):

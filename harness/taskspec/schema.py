@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -51,6 +51,9 @@ class DatasetSource(StrictModel):
     """Local data files (glob patterns) relative to ``--data_basedir``: ``.jsonl``, ``.json``,
     ``.parquet`` or ``.csv``. Used instead of the hub when they exist (``--data_source auto``)."""
 
+    rows: list[dict[str, Any]] | None = None
+    """Rows written in the task file itself, e.g. a fixed label set (used instead of files/hub)."""
+
     @field_validator("files")
     @classmethod
     def _files_inside_basedir(cls, files: list[str]) -> list[str]:
@@ -58,8 +61,8 @@ class DatasetSource(StrictModel):
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DatasetSource:
-        if self.path is None and not self.files:
-            raise ValueError("give a hub dataset 'path' or local 'files' (or both)")
+        if self.path is None and not self.files and self.rows is None:
+            raise ValueError("give a hub dataset 'path', local 'files' or inline 'rows'")
         return self
 
 
