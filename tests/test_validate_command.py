@@ -48,11 +48,12 @@ def test_builtin_task_validates_against_the_golden_rows(mmeb_basedir: Path, caps
 
 
 def test_builtin_group_folder_validates_without_data(capsys: pytest.CaptureFixture[str]):
-    status, lines = validate(capsys, str(builtin_task_dir() / "mmeb_v2" / "groups"))
+    folder = builtin_task_dir() / "mmeb_v2" / "groups"
+    status, lines = validate(capsys, str(folder))
 
     assert status == 0
     assert any(line.startswith("ok    ") and line.endswith("mmeb_v2_image.yaml: group of 36 tasks") for line in lines)
-    assert lines[-1] == "5 passed, 0 failed"
+    assert lines[-1] == f"{len(list(folder.glob('*.yaml')))} passed, 0 failed"
 
 
 def test_folder_with_one_bad_file_fails_that_file_and_still_reports_the_others(
@@ -138,7 +139,7 @@ def test_corrupt_image_fails_naming_the_row_and_the_path(
     status, lines = validate(capsys, str(path), "--data_basedir", str(mmeb_basedir))
 
     assert status == 1
-    assert lines[0].startswith(f"FAIL  {path}: task 'corrupt', {rows}:3: cannot decode image {image}: ")
+    assert lines[0].startswith(f"FAIL  {path}: task 'corrupt', {rows}:3: cannot read image {image}: ")
 
 
 def test_relative_data_basedir_is_resolved_from_the_working_folder(

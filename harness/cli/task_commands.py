@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
 from harness.cli import add_common_flags
 from harness.data import build_task_data, load_rows, resolve_inside
-from harness.errors import HarnessError
+from harness.errors import HarnessError, MediaError
+from harness.inputs import ImageData
+from harness.media.image import image_name, open_image
 from harness.models import registered_models
 from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex, load_task_file
 
@@ -119,22 +120,23 @@ def _validate_one(
     base = args.data_basedir
     rows = load_rows(spec.dataset, base, args.data_source, limit=args.limit or spec.num_rows)
     media_root = resolve_inside(base, spec.media_root, "media_root") if spec.media_root else base
-    data = build_task_data(spec, rows, media_root, check_media=True)
-    images: dict[Path, str] = {}  # image -> the first row that uses it
+    data = build_task_data(
+        spec, rows, media_root, check_media=True, data_basedir=base, data_source=args.data_source
+    )
+    images: dict[Path | ImageData, str] = {}  # image -> the first row that uses it
     for query in data.queries:
         if query.input.image is not None:
             images.setdefault(query.input.image, query.location)
     for candidate_id, candidate in data.candidates.items():
         if candidate.image is not None:
             images.setdefault(candidate.image, data.candidate_locations[candidate_id])
-    for image in sorted(images):
+    for image in sorted(images, key=image_name):
         _check_decodable(image, spec.task, images[image])
     return f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images)} images checked"
 
 
-def _check_decodable(path: Path, task: str, location: str) -> None:
+def _check_decodable(image: Path | ImageData, task: str, location: str) -> None:
     try:
-        with Image.open(path) as image:
-            image.verify()
-    except Exception as error:  # PIL raises many types for corrupt files
-        raise HarnessError(f"task '{task}', {location}: cannot decode image {path}: {error}") from None
+        open_image(image)
+    except MediaError as error:
+        raise HarnessError(f"task '{task}', {location}: {error}") from None

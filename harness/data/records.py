@@ -1,8 +1,10 @@
 """Turn a task's rows into query and candidate inputs.
 
 This is where templates are rendered and media paths resolved. Candidates are de-duplicated by
-id across the whole task, first occurrence wins (the reference's ``cand_name`` rule); each
-query keeps its own candidate id list, duplicates included, for local ranking.
+id across the whole task, first occurrence wins (the reference's ``cand_name`` rule): the rows'
+own candidates first, in row order, then the rows of ``candidates.corpus``. Each query keeps its
+own candidate id list, duplicates included, for local ranking. Templates see a row's columns as
+variables and the whole row as ``row`` (for columns such as ``query-id``: ``row['query-id']``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.data.corpus import Qrels, basedir_of, check_qrels_documents, image_value, load_corpus, load_qrels
 from harness.data.paths import resolve_inside
-from harness.data.sources import DatasetRows
+from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError
-from harness.inputs import EncodeInput
-from harness.taskspec.schema import TaskSpec
+from harness.inputs import EncodeInput, ImageData, VideoRef
+from harness.media.video import sample_video
+from harness.taskspec.schema import QrelsRelevance, TaskSpec, TemplateRelevance, VideoSpec
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
 
 
@@ -40,13 +44,43 @@ class TaskData:
     candidates: dict[str, EncodeInput] = field(default_factory=dict)
     """Candidate id → input, in first-seen order (this order is the global tie-break)."""
     candidate_locations: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Provenance of the other tables read: ``corpus`` and ``qrels`` when the task has them."""
 
 
-def build_task_data(spec: TaskSpec, rows: DatasetRows, media_root: Path, check_media: bool = True) -> TaskData:
-    """Render every row of ``rows`` into query and candidate inputs."""
+def build_task_data(
+    spec: TaskSpec,
+    rows: DatasetRows,
+    media_root: Path,
+    check_media: bool = True,
+    data_basedir: Path | None = None,
+    data_source: DataSourceMode = "auto",
+) -> TaskData:
+    """Render every row of ``rows`` into query and candidate inputs, then the corpus rows.
+
+    The corpus and the qrels are loaded from ``data_basedir`` (by default the folder that
+    ``media_root`` was resolved in) with ``data_source``. A qrels document that is not a
+    candidate is an error; a query without any relevant document gets an empty relevance.
+    """
+    base = data_basedir if data_basedir is not None else basedir_of(media_root, spec.media_root)
+    qrels = None
+    if isinstance(spec.relevance, QrelsRelevance):
+        qrels = load_qrels(spec.task, spec.relevance, base, data_source)
+        data_sources = {"qrels": qrels.provenance}
+    else:
+        data_sources = {}
     data = TaskData()
     for row, location in zip(rows.rows, rows.locations, strict=True):
-        data.queries.append(_build_query(spec, row, location, media_root, data, check_media))
+        data.queries.append(_build_query(spec, row, location, media_root, data, check_media, qrels))
+    if spec.candidates.corpus is not None:
+        corpus = load_corpus(spec.task, spec.candidates.corpus, base, data_source)
+        for row, location in zip(corpus.rows, corpus.locations, strict=True):
+            context = _RowContext(spec.task, location, media_root, check_media)
+            _add_candidate(spec, context, {**row, "row": row, "cand": row}, row, data)
+        data.sources["corpus"] = corpus.provenance
+    data.sources.update(data_sources)
+    if qrels is not None:
+        check_qrels_documents(spec.task, qrels, data.candidates)
     return data
 
 
@@ -57,37 +91,61 @@ def _build_query(
     media_root: Path,
     data: TaskData,
     check_media: bool,
+    qrels: Qrels | None = None,
 ) -> QueryRecord:
     context = _RowContext(spec.task, location, media_root, check_media)
-    text = context.render("query.template", spec.query.template, row)
-    image = context.media_path("query.image_column", row, spec.query.image_column)
-    query_input = context.make_input("query", text, image)
+    row_variables = {**row, "row": row}
+    text = context.render("query.template", spec.query.template, row_variables)
+    image = _image(context, "query.image_column", row, spec.query.image_column)
+    video = context.video("query.video_template", spec.query.video_template, row_variables, spec.video)
+    query_input = context.make_input("query", text, image, video)
 
-    candidate_ids: list[str] = []
-    for element in _zip_candidate_columns(spec, row, context):
-        variables = {**row, "cand": element}
-        candidate_id = context.render("candidates.id_template", spec.candidates.id_template, variables)
-        candidate_ids.append(candidate_id)
-        if candidate_id in data.candidates:
-            continue  # first occurrence wins, as in the reference
-        cand_text = context.render("candidates.template", spec.candidates.template, variables)
-        cand_image = context.media_path("candidates.image_column", element, spec.candidates.image_column)
-        data.candidates[candidate_id] = context.make_input("candidate", cand_text, cand_image)
-        data.candidate_locations[candidate_id] = location
-
-    relevance = _relevance(spec, row, candidate_ids, context)
+    candidate_ids = [
+        _add_candidate(spec, context, {**row_variables, "cand": element}, element, data)
+        for element in _zip_candidate_columns(spec, row, context)
+    ]
+    relevance = _relevance(spec, row_variables, candidate_ids, context, qrels)
     return QueryRecord(query_input, tuple(candidate_ids), relevance, location)
 
 
+def _add_candidate(
+    spec: TaskSpec, context: _RowContext, variables: Mapping[str, Any], values: Mapping[str, Any], data: TaskData
+) -> str:
+    """Render one candidate (``values`` holds its image column); return its id."""
+    candidate_id = context.render("candidates.id_template", spec.candidates.id_template, variables)
+    if candidate_id in data.candidates:
+        return candidate_id  # first occurrence wins, as in the reference
+    cand_text = context.render("candidates.template", spec.candidates.template, variables)
+    cand_image = _image(context, "candidates.image_column", values, spec.candidates.image_column)
+    cand_video = context.video("candidates.video_template", spec.candidates.video_template, variables, spec.video)
+    data.candidates[candidate_id] = context.make_input("candidate", cand_text, cand_image, cand_video)
+    data.candidate_locations[candidate_id] = context.location
+    return candidate_id
+
+
+def _image(context: _RowContext, key: str, values: Mapping[str, Any], column: str | None) -> Path | ImageData | None:
+    """The image of ``values[column]``: a path inside ``media_root``, or image data kept in memory."""
+    if column is None or column not in values or values[column] is None or isinstance(values[column], str):
+        return context.media_path(key, values, column)  # no image, a path, or the missing-column error
+    try:
+        value = image_value(values[column])
+    except TypeError as error:
+        raise context.error(key, f"column '{column}': {error}") from None
+    if isinstance(value, ImageData):
+        return value
+    return context.media_path(key, {column: value}, column)  # the path of an image dict, or None
+
+
 def _zip_candidate_columns(spec: TaskSpec, row: Mapping[str, Any], context: _RowContext) -> list[dict[str, Any]]:
+    if not spec.candidates.columns:
+        return []  # the candidates come from the corpus only
     lists: dict[str, Sequence[Any]] = {}
     for column in spec.candidates.columns:
         if column not in row:
             raise context.error("candidates.columns", f"missing column '{column}' (columns: {', '.join(sorted(row))})")
         value = row[column]
-        if not isinstance(value, list | tuple):
-            raise context.error("candidates.columns", f"column '{column}' must be a list, got {type(value).__name__}")
-        lists[column] = value
+        # A scalar is a one-element list (e.g. an MMEB video-retrieval row names one video).
+        lists[column] = value if isinstance(value, list | tuple) else [value]
     lengths = {column: len(values) for column, values in lists.items()}
     if len(set(lengths.values())) > 1:
         raise context.error("candidates.columns", f"candidate lists differ in length: {lengths}")
@@ -98,12 +156,22 @@ def _zip_candidate_columns(spec: TaskSpec, row: Mapping[str, Any], context: _Row
 
 
 def _relevance(
-    spec: TaskSpec, row: Mapping[str, Any], candidate_ids: list[str], context: _RowContext
+    spec: TaskSpec,
+    variables: Mapping[str, Any],
+    candidate_ids: list[str],
+    context: _RowContext,
+    qrels: Qrels | None = None,
 ) -> dict[str, float]:
-    if spec.relevance.kind == "first_candidate":
-        return {candidate_ids[0]: 1.0}
-    positive = context.render("relevance.template", spec.relevance.template, row)
-    return {positive: 1.0}
+    if isinstance(spec.relevance, QrelsRelevance):
+        assert qrels is not None
+        query_id = context.render("relevance.query_id_template", spec.relevance.query_id_template, variables)
+        return dict(qrels.grades.get(query_id, {}))  # empty: the query is left out of scoring
+    if isinstance(spec.relevance, TemplateRelevance):
+        positive = context.render("relevance.template", spec.relevance.template, variables)
+        return {positive: 1.0}
+    if not candidate_ids:
+        raise context.error("relevance", "first_candidate needs candidate columns, but the row has no candidates")
+    return {candidate_ids[0]: 1.0}
 
 
 @dataclass(frozen=True)
@@ -142,7 +210,29 @@ class _RowContext:
             raise self.error(key, f"media file not found: {path}")
         return path
 
-    def make_input(self, side: str, text: str, image: Path | None) -> EncodeInput:
+    def video(self, key: str, template: str | None, variables: Mapping[str, Any], spec: VideoSpec) -> VideoRef | None:
+        """Render ``template`` to a frame folder or video file inside ``media_root`` and sample it."""
+        if template is None:
+            return None
+        relative = self.render(key, template, variables).strip()
+        if not relative:
+            return None
+        try:
+            path = resolve_inside(self.media_root, relative, what="media path")
+        except DataError as error:
+            raise self.error(key, str(error)) from None
+        if not self.check_media:
+            return VideoRef(source=path, frame_indices=())  # not sampled: media is not read
+        if not path.exists():
+            raise self.error(key, f"video not found (a frame folder or a video file): {path}")
+        try:
+            return sample_video(path, spec.num_frames, spec.fewer_frames)
+        except DataError as error:
+            raise self.error(key, str(error)) from None
+
+    def make_input(
+        self, side: str, text: str, image: Path | ImageData | None, video: VideoRef | None = None
+    ) -> EncodeInput:
         markers = text.count(IMAGE_MARKER)
         if image is not None and markers != 1:
             raise self.error(
@@ -150,6 +240,11 @@ class _RowContext:
             )
         if image is None and markers:
             raise self.error(f"{side} template", "the text has an {{ IMAGE }} marker but the row has no image")
-        if VIDEO_MARKER in text:
-            raise self.error(f"{side} template", "video inputs are not supported by this task format yet")
-        return EncodeInput(text=text, image=image)
+        videos = text.count(VIDEO_MARKER)
+        if video is not None and videos != 1:
+            raise self.error(
+                f"{side} template", f"an input with a video needs exactly one {{{{ VIDEO }}}} marker, found {videos}"
+            )
+        if video is None and videos:
+            raise self.error(f"{side} template", "the text has a {{ VIDEO }} marker but the row has no video")
+        return EncodeInput(text=text, image=image, video=video)

@@ -4,6 +4,8 @@ Local files are read under ``--data_basedir`` (glob patterns from the task file,
 base folder). JSON Lines files are read line by line so that errors can name ``file:line``.
 The hub path calls ``datasets.load_dataset`` with the pinned revision. ``data_source="auto"``
 uses local files when the task names some and they exist, else the hub; the choice is recorded.
+Image columns (the ``datasets.Image`` feature of hub and parquet data) are kept encoded: each
+value is a ``{"bytes": ..., "path": ...}`` dict, never a decoded picture.
 """
 
 from __future__ import annotations
@@ -116,11 +118,28 @@ def _read_tabular(path: Path, rows: list[dict[str, Any]], locations: list[str], 
         table = datasets.load_dataset(_LOCAL_FORMATS[path.suffix], data_files=str(path), split="train")
     except Exception as error:  # datasets raises many unrelated types for a bad file
         raise DataError(f"{path}: cannot read data file: {error}") from None
+    table = undecoded_images(table)
     for index, row in enumerate(table):
         if limit is not None and len(rows) >= limit:
             return
         rows.append(dict(row))
         locations.append(f"{path} row {index}")
+
+
+def undecoded_images(table: Any) -> Any:
+    """``table`` with every top-level image column left encoded: ``{"bytes", "path"}`` dicts.
+
+    A document corpus holds thousands of page images; decoding them all while loading rows
+    would hold every page's pixels in memory. The bytes become ``ImageData`` inputs instead,
+    decoded one batch at a time by the model adapter.
+    """
+    import datasets
+
+    features = getattr(table, "features", None) or {}
+    for column, feature in features.items():
+        if isinstance(feature, datasets.Image) and feature.decode:
+            table = table.cast_column(column, datasets.Image(decode=False))
+    return table
 
 
 def _load_hub(source: DatasetSource, limit: int | None) -> DatasetRows:
@@ -137,6 +156,7 @@ def _load_hub(source: DatasetSource, limit: int | None) -> DatasetRows:
         ) from None
     if limit is not None:
         table = table.select(range(min(limit, len(table))))
+    table = undecoded_images(table)
     rows = [dict(row) for row in table]
     provenance = {
         "kind": "hub",

@@ -1,7 +1,13 @@
-"""Evaluate one task: rows → records → embeddings → rankings → metrics → files."""
+"""Evaluate one task: rows → records → embeddings → rankings → metrics → files.
+
+A query with no relevant candidate (a qrels task whose qrels name none for it) cannot be
+scored: it is left out of the embeddings, rankings and files, counted as ``num_excluded`` in
+the score file and the leaderboard, and reported in one warning line on stderr.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +20,7 @@ from harness.engine.encode import ProgressHook, encode_inputs, unique_inputs
 from harness.engine.rank import Rankings, rank_global, rank_local
 from harness.errors import DataError, MediaError
 from harness.inputs import EncodeInput, Side
+from harness.media.image import image_name
 from harness.metrics import score_rankings
 from harness.models.base import Encoder
 from harness.results.files import task_paths, write_embeddings, write_json, write_jsonl
@@ -56,7 +63,9 @@ def evaluate_task(
     media_root = (
         resolve_inside(options.data_basedir, spec.media_root, "media_root") if spec.media_root else options.data_basedir
     )
-    data = build_task_data(spec, rows, media_root)
+    data = build_task_data(spec, rows, media_root, data_basedir=options.data_basedir, data_source=options.data_source)
+    num_excluded = _exclude_unscorable(spec.task, data)
+    graded = spec.relevance.kind == "qrels"
 
     query_embeddings = _encode_side(
         encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress
@@ -70,9 +79,12 @@ def evaluate_task(
     rankings = _rank(spec.ranking, query_embeddings, candidate_embeddings, candidate_ids, data, depth)
     relevances = [dict(q.relevance) for q in data.queries]
     metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
-    _write_task_files(
-        options.output_dir, spec.task, data, query_embeddings, candidate_embeddings, candidate_ids, rankings, metrics
-    )
+    counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
+    if graded:
+        counts["num_excluded"] = num_excluded
+    embeddings = (query_embeddings, candidate_embeddings)
+    _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, graded)
+    write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts})
     return TaskScore(
         version=spec.version,
         modality=spec.modality,
@@ -81,10 +93,27 @@ def evaluate_task(
         main_score=metrics[spec.metrics.main],
         metrics=metrics,
         num_queries=len(data.queries),
+        num_excluded=num_excluded,
         num_candidates=len(candidate_ids),
-        dataset={**rows.provenance, "split": spec.dataset.split, "revision": spec.dataset.revision},
+        dataset={**rows.provenance, "split": spec.dataset.split, "revision": spec.dataset.revision, **data.sources},
         source_file=str(loaded.source),
     )
+
+
+def _exclude_unscorable(task: str, data: TaskData) -> int:
+    """Drop the queries that have no relevant candidate; warn with their count."""
+    scorable = [q for q in data.queries if q.relevance]
+    excluded = len(data.queries) - len(scorable)
+    if not scorable:
+        raise DataError(f"task '{task}': no query has a relevant candidate (check the qrels and query ids)")
+    if excluded:
+        print(
+            f"warning: task '{task}': {excluded} of {len(data.queries)} queries have no relevant document "
+            f"and are not scored (first: {next(q.location for q in data.queries if not q.relevance)})",
+            file=sys.stderr,
+        )
+    data.queries = scorable
+    return excluded
 
 
 def _encode_side(
@@ -105,14 +134,22 @@ def _encode_side(
     return embeddings[inverse]
 
 
-def _row_of_media(data: TaskData, path: str) -> str:
+def _row_of_media(data: TaskData, name: str) -> str:
+    """The first row using the media named in a ``MediaError`` (image path, bytes digest, video)."""
     for query in data.queries:
-        if query.input.image is not None and str(query.input.image) == path:
+        if name in _media_names(query.input):
             return query.location
     for candidate_id, candidate in data.candidates.items():
-        if candidate.image is not None and str(candidate.image) == path:
+        if name in _media_names(candidate):
             return data.candidate_locations[candidate_id]
     return "unknown row"
+
+
+def _media_names(item: EncodeInput) -> set[str]:
+    names = {image_name(item.image)} if item.image is not None else set()
+    if item.video is not None:
+        names.add(str(item.video.source))
+    return names
 
 
 def _rank(
@@ -134,26 +171,38 @@ def _write_task_files(
     output_dir: Path,
     task: str,
     data: TaskData,
-    query_embeddings: np.ndarray,
-    candidate_embeddings: np.ndarray,
+    embeddings: tuple[np.ndarray, np.ndarray],
     candidate_ids: list[str],
     rankings: Rankings,
-    metrics: dict[str, float],
+    graded: bool,
 ) -> None:
     paths = task_paths(output_dir, task)
-    write_embeddings(paths["qry"], query_embeddings, [str(i) for i in range(len(data.queries))])
-    write_embeddings(paths["tgt"], candidate_embeddings, candidate_ids)
-    write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance) for q in data.queries))
+    write_embeddings(paths["qry"], embeddings[0], [str(i) for i in range(len(data.queries))])
+    write_embeddings(paths["tgt"], embeddings[1], candidate_ids)
+    write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance, graded) for q in data.queries))
     write_jsonl(
         paths["pred"],
         (
-            {"prediction": ids, "label": list(query.relevance), "rel_scores": None, "scores": scores}
-            for query, ids, scores in zip(data.queries, rankings.ids, rankings.scores, strict=True)
+            {
+                "prediction": ids,
+                "label": list(query.relevance),
+                "rel_scores": _grades(query.relevance) if graded else None,
+                "scores": ranked_scores,
+            }
+            for query, ids, ranked_scores in zip(data.queries, rankings.ids, rankings.scores, strict=True)
         ),
     )
-    write_json(paths["score"], {**metrics, "num_pred": len(rankings.ids), "num_data": len(data.queries)})
 
 
-def _info_row(candidate_ids: Sequence[str], relevance: Mapping[str, float]) -> dict[str, object]:
+def _info_row(candidate_ids: Sequence[str], relevance: Mapping[str, float], graded: bool) -> dict[str, object]:
     labels = list(relevance)
+    if graded:
+        # As the reference's visdoc rows: the positives are the query's own candidates, label_name
+        # is a list and rel_scores its grades (carried as one mapping here, so never mis-paired).
+        return {"cand_names": list(candidate_ids) or labels, "label_name": labels, "rel_scores": _grades(relevance)}
     return {"cand_names": list(candidate_ids), "label_name": labels[0] if len(labels) == 1 else labels}
+
+
+def _grades(relevance: Mapping[str, float]) -> list[float | int]:
+    """Grades in label order; whole numbers as integers, as the reference writes them."""
+    return [int(g) if float(g).is_integer() else g for g in relevance.values()]

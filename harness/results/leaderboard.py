@@ -40,6 +40,8 @@ class TaskScore(_Strict):
     """Every metric computed (0–1)."""
     num_queries: int
     """Queries scored."""
+    num_excluded: int = 0
+    """Queries left out of scoring because no candidate is relevant to them (qrels tasks)."""
     num_candidates: int
     """Distinct candidates encoded."""
     dataset: dict[str, Any]

@@ -106,9 +106,9 @@ class CandidateSpec(StrictModel):
     def _has_a_source(self) -> CandidateSpec:
         if not self.columns and self.corpus is None:
             raise ValueError("give candidate 'columns' (per-row lists), a 'corpus', or both")
-        if self.image_column is not None and self.columns and self.corpus is None:
-            if self.image_column not in self.columns:
-                raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
+        zipped_only = self.columns and self.corpus is None
+        if zipped_only and self.image_column is not None and self.image_column not in self.columns:
+            raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
         return self
 
 

@@ -60,5 +60,7 @@ def render(source: str, variables: Mapping[str, Any]) -> str:
 
 
 def _undefined_message(error: UndefinedError, variables: Mapping[str, Any]) -> str:
-    available = ", ".join(sorted(k for k in variables if k not in ("IMAGE", "VIDEO")))
+    # ``row`` holding the whole row (a mapping) is not a column of its own.
+    hidden = {"IMAGE", "VIDEO", *(["row"] if isinstance(variables.get("row"), Mapping) else [])}
+    available = ", ".join(sorted(k for k in variables if k not in hidden))
     return f"{error.message} (columns: {available})"

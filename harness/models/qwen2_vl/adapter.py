@@ -19,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
-from harness.models.qwen2_vl.preprocess import build_processor, load_image
-from harness.taskspec.templates import IMAGE_MARKER
+from harness.models.qwen2_vl.preprocess import build_processor, load_image, load_video
+from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 SUPPORTED_MODEL_TYPES = ("qwen2_vl",)
 IMAGE_TOKEN = "<|image_pad|>"
+VIDEO_TOKEN = "<|video_pad|>"
 
 
 class VLM2VecSettings(BaseModel):
@@ -93,18 +94,22 @@ class VLM2VecQwen2VL:
         self.resolved_revision = getattr(model.config, "_commit_hash", None)
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
-        """Embed one batch; text-only and image rows may be mixed freely."""
+        """Embed one batch; text-only, image and video rows may be mixed freely."""
         import torch
 
         texts: list[str] = []
         images = []
+        videos = []
         for item in inputs:
-            if item.video is not None:
-                raise ModelError("the vlm2vec adapter does not encode video inputs yet")
-            texts.append(item.text.replace(IMAGE_MARKER, IMAGE_TOKEN))
+            # The processor takes images and videos in the order of their pad tokens in the batch.
+            texts.append(item.text.replace(IMAGE_MARKER, IMAGE_TOKEN).replace(VIDEO_MARKER, VIDEO_TOKEN))
             if item.image is not None:
                 images.append(load_image(item.image))
-        batch = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+            if item.video is not None:
+                videos.append(load_video(item.video, self.settings.min_pixels, self.settings.max_pixels))
+        batch = self.processor(
+            text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt"
+        )
         attention_mask = batch["attention_mask"].to(self.device)
         # 1-D positions over the real tokens, identical in the three M-RoPE sections.
         positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -116,6 +121,9 @@ class VLM2VecQwen2VL:
         if images:
             forward["pixel_values"] = batch["pixel_values"].to(self.device, self.model.dtype)
             forward["image_grid_thw"] = batch["image_grid_thw"].to(self.device)
+        if videos:
+            forward["pixel_values_videos"] = batch["pixel_values_videos"].to(self.device, self.model.dtype)
+            forward["video_grid_thw"] = batch["video_grid_thw"].to(self.device)
         with torch.inference_mode():
             hidden = self.model.model(**forward).last_hidden_state
         pooled = hidden[:, -1].float()  # left padding: the last position is the last real token

@@ -1,46 +1,86 @@
 """VLM2Vec's preprocessing for Qwen2-VL, reproduced on stock transformers 5.x.
 
-Three reference behaviours that no transformers processor has on its own
-(see ``docs/fidelity.md``):
+Reference behaviours that no transformers processor has on its own (see ``docs/fidelity.md``):
 
 * images are opened with PIL and converted with ``.convert("RGB")`` (alpha dropped, not
   composited on white as transformers 5.x does);
 * an image with a side under 28 px is first resized to 56×56 with PIL's default filter;
-* resizing and normalisation use the PIL image backend, not torchvision (≈1 grey level apart).
+* resizing and normalisation use the PIL image backend, not torchvision (≈1 grey level apart);
+* video frames are all resized with PIL bicubic to the size the reference's (vendored)
+  ``smart_resize`` gives the first frame, before the video processor, which then leaves them
+  as they are (its own resize is torchvision's and differs slightly).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from harness.errors import MediaError
+from harness.inputs import ImageData, VideoRef
+from harness.media.image import open_image
+from harness.media.video import load_video_frames
 
 SMALL_SIDE = 28
 """An image with a side below this many pixels is resized to ``SMALL_IMAGE_SIZE`` first."""
 SMALL_IMAGE_SIZE = (56, 56)
+RESIZE_FACTOR = 28
+"""patch_size 14 × spatial merge 2: resized sides are multiples of this."""
+MAX_ASPECT_RATIO = 200
 
 
-def load_image(path: Path) -> Image.Image:
-    """Open ``path`` as the reference collator does: RGB, small images blown up to 56×56."""
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except FileNotFoundError:
-        raise MediaError(f"image not found: {path}", str(path)) from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
-        raise MediaError(f"cannot read image {path}: {error}", str(path)) from None
-    if min(image.size) < SMALL_SIDE:
-        image = image.resize(SMALL_IMAGE_SIZE)
-    return image
+def load_image(image: Path | ImageData) -> Image.Image:
+    """Open an image as the reference collator does: RGB, small images blown up to 56×56."""
+    opened = open_image(image)
+    if min(opened.size) < SMALL_SIDE:
+        opened = opened.resize(SMALL_IMAGE_SIZE)
+    return opened
+
+
+def reference_smart_resize(
+    height: int, width: int, min_pixels: int, max_pixels: int, factor: int = RESIZE_FACTOR
+) -> tuple[int, int]:
+    """VLM2Vec's vendored ``smart_resize`` (``image_processing_qwen2_vl.py``), returning (height, width).
+
+    Unlike the stock one it never raises: a side under ``factor`` or an aspect ratio over 200
+    first makes the frame square, with side ``max(factor, height, width)``.
+    """
+    if height < factor or width < factor or max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        height = width = max(factor, height, width)
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = math.floor(height / beta / factor) * factor
+        w_bar = math.floor(width / beta / factor) * factor
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def load_video(ref: VideoRef, min_pixels: int, max_pixels: int) -> list[Image.Image]:
+    """The sampled frames, RGB, all resized (PIL bicubic) to the first frame's smart-resize size."""
+    frames = load_video_frames(ref)
+    width, height = frames[0].size
+    target_h, target_w = reference_smart_resize(height, width, min_pixels, max_pixels)
+    return [
+        frame if frame.size == (target_w, target_h) else frame.resize((target_w, target_h), Image.Resampling.BICUBIC)
+        for frame in frames
+    ]
 
 
 def build_processor(
     checkpoint: str, revision: str | None, min_pixels: int, max_pixels: int, trust_remote_code: bool
 ) -> Any:
-    """A ``Qwen2VLProcessor`` with the PIL image backend, the given pixel bounds, left padding."""
+    """A ``Qwen2VLProcessor`` with the PIL image backend, the given pixel bounds, left padding.
+
+    The video processor neither resizes nor samples: ``load_video`` hands it frames already at
+    their final size, and the task already picked the frames.
+    """
     from transformers import AutoImageProcessor, AutoTokenizer, AutoVideoProcessor, Qwen2VLProcessor
 
     common: dict[str, Any] = {"revision": revision or "main", "trust_remote_code": trust_remote_code}
@@ -49,7 +89,14 @@ def build_processor(
         checkpoint, backend="pil", size=size, min_pixels=min_pixels, max_pixels=max_pixels, **common
     )
     video_processor = AutoVideoProcessor.from_pretrained(
-        checkpoint, size=size, min_pixels=min_pixels, max_pixels=max_pixels, **common
+        checkpoint,
+        size=size,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        do_resize=False,
+        do_sample_frames=False,
+        cap_pixels_per_frame=False,
+        **common,
     )
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, **common)
     # Pooling takes position -1, which is the last real token only with left padding.

@@ -1,0 +1,138 @@
+"""Corpus candidates, image data in rows, and graded relevance from qrels (the BEIR layout).
+
+A visual-document task is three tables, usually three configs of one hub repository (or three
+local files): ``queries`` (the task's rows), ``corpus`` (every document page, each a candidate)
+and ``qrels`` (query id, document id, grade). As in the reference, qrels keep only grades > 0
+and the maximum grade of a repeated pair; every qrels document must be a candidate.
+
+Corpus images arrive as data, not files: a ``{"bytes": ..., "path": ...}`` dict (how parquet
+files and ``datasets`` store images), raw bytes, or a decoded PIL image. They become
+:class:`~harness.inputs.ImageData` inputs kept in memory; nothing is written to disk (the
+reference writes each page to ``{image_root}/{corpus-id}.png`` first).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.data.sources import DatasetRows, DataSourceMode, load_rows
+from harness.errors import DataError
+from harness.inputs import ImageData
+from harness.taskspec.schema import DatasetSource, QrelsRelevance
+
+
+def image_value(value: Any) -> str | ImageData | None:
+    """A row's image value as a path (``str``, resolved by the caller), image data, or None.
+
+    Raises ``TypeError`` for a value that is neither.
+    """
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return ImageData(bytes(value)) if len(value) else None
+    if isinstance(value, Mapping):
+        data, path = value.get("bytes"), value.get("path")
+        if isinstance(data, bytes | bytearray | memoryview) and len(data):
+            return ImageData(bytes(data))
+        if isinstance(path, str) and path:
+            return path
+        if data is None and path in (None, ""):
+            return None
+        raise TypeError(f"an image dict needs 'bytes' or a 'path', got keys {sorted(value)}")
+    from PIL import Image
+
+    if isinstance(value, Image.Image):
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")  # lossless; encoded once, decoded by the adapter
+        return ImageData(buffer.getvalue())
+    raise TypeError(f"expected an image path or image data, got {type(value).__name__}")
+
+
+def id_text(value: Any) -> str:
+    """An id from a data cell as text: ``7`` and ``7.0`` both give ``"7"`` (as a template renders ``7``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def basedir_of(media_root: Path, relative_media_root: str) -> Path:
+    """The ``--data_basedir`` that ``media_root`` was resolved in (``relative_media_root`` is the
+    task's ``media_root``, checked to stay inside it)."""
+    base = Path(os.path.abspath(media_root))
+    normalised = os.path.normpath(relative_media_root) if relative_media_root else os.curdir
+    for part in Path(normalised).parts:
+        if part != os.curdir:
+            base = base.parent
+    return base
+
+
+def load_corpus(task: str, source: DatasetSource, data_basedir: Path, mode: DataSourceMode) -> DatasetRows:
+    """Every row of the corpus (``--limit`` caps queries, never the corpus)."""
+    try:
+        corpus = load_rows(source, data_basedir, mode)
+    except DataError as error:
+        raise DataError(f"task '{task}', candidates.corpus: {error}") from None
+    return corpus
+
+
+@dataclass
+class Qrels:
+    """Graded relevance: query id → {document id: grade > 0}, in first-seen order."""
+
+    grades: dict[str, dict[str, float]] = field(default_factory=dict)
+    locations: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(query id, document id) → the first qrels row that names the pair with a grade > 0."""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def load_qrels(task: str, relevance: QrelsRelevance, data_basedir: Path, mode: DataSourceMode) -> Qrels:
+    """Read the qrels rows: keep grades > 0, the maximum grade of a repeated pair."""
+    try:
+        table = load_rows(relevance.dataset, data_basedir, mode)
+    except DataError as error:
+        raise DataError(f"task '{task}', relevance.dataset: {error}") from None
+    qrels = Qrels(provenance=table.provenance)
+    columns = (relevance.query_id_column, relevance.doc_id_column, relevance.grade_column)
+    for row, location in zip(table.rows, table.locations, strict=True):
+        missing = [c for c in columns if c not in row]
+        if missing:
+            raise DataError(
+                f"task '{task}', {location}: relevance: missing qrels column '{missing[0]}' "
+                f"(columns: {', '.join(sorted(row))})"
+            )
+        grade = _grade(task, location, relevance.grade_column, row[relevance.grade_column])
+        if grade <= 0:
+            continue
+        query_id, doc_id = id_text(row[relevance.query_id_column]), id_text(row[relevance.doc_id_column])
+        documents = qrels.grades.setdefault(query_id, {})
+        documents[doc_id] = max(grade, documents.get(doc_id, grade))
+        qrels.locations.setdefault((query_id, doc_id), location)
+    return qrels
+
+
+def _grade(task: str, location: str, column: str, value: Any) -> float:
+    try:
+        grade = float(value)
+    except (TypeError, ValueError):
+        grade = math.nan
+    if isinstance(value, bool) or math.isnan(grade):
+        raise DataError(
+            f"task '{task}', {location}: relevance.grade_column: '{column}' must be a number, got {value!r}"
+        )
+    return grade
+
+
+def check_qrels_documents(task: str, qrels: Qrels, candidates: Mapping[str, Any]) -> None:
+    """Every document the qrels name (grade > 0) must be a candidate of the task."""
+    for (_, doc_id), location in qrels.locations.items():
+        if doc_id not in candidates:
+            raise DataError(
+                f"task '{task}', {location}: relevance: corpus id '{doc_id}' is not a candidate "
+                f"(the task has {len(candidates)} candidates; check candidates.id_template)"
+            )
