@@ -9,6 +9,7 @@ variables and the whole row as ``row`` (for columns such as ``query-id``: ``row[
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError
 from harness.inputs import EncodeInput, ImageData, VideoRef
 from harness.media.video import sample_video
-from harness.taskspec.schema import QrelsRelevance, TaskSpec, TemplateRelevance, VideoSpec
+from harness.taskspec.schema import IdsTemplateRelevance, QrelsRelevance, TaskSpec, TemplateRelevance, VideoSpec
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
 
 
@@ -96,13 +97,18 @@ def _build_query(
     context = _RowContext(spec.task, location, media_root, check_media)
     row_variables = {**row, "row": row}
     text = context.render("query.template", spec.query.template, row_variables)
-    image = _image(context, "query.image_column", row, spec.query.image_column)
+    image: Path | ImageData | None
+    if spec.query.image_template is not None:
+        rendered = context.render("query.image_template", spec.query.image_template, row_variables)
+        image = context.media_path("query.image_template", {"path": rendered}, "path")
+    else:
+        image = _image(context, "query.image_column", row, spec.query.image_column)
     video = context.video("query.video_template", spec.query.video_template, row_variables, spec.video)
     query_input = context.make_input("query", text, image, video)
 
     candidate_ids = [
-        _add_candidate(spec, context, {**row_variables, "cand": element}, element, data)
-        for element in _zip_candidate_columns(spec, row, context)
+        _add_candidate(spec, context, {**row_variables, "cand": element, "cand_index": index}, element, data)
+        for index, element in enumerate(_candidate_elements(spec, row, row_variables, context))
     ]
     relevance = _relevance(spec, row_variables, candidate_ids, context, qrels)
     return QueryRecord(query_input, tuple(candidate_ids), relevance, location)
@@ -134,6 +140,16 @@ def _image(context: _RowContext, key: str, values: Mapping[str, Any], column: st
     if isinstance(value, ImageData):
         return value
     return context.media_path(key, {column: value}, column)  # the path of an image dict, or None
+
+
+def _candidate_elements(
+    spec: TaskSpec, row: Mapping[str, Any], variables: Mapping[str, Any], context: _RowContext
+) -> list[dict[str, Any]]:
+    """The row's own candidates: zipped columns, or the JSON list an ``items_template`` renders."""
+    if spec.candidates.items_template is None:
+        return _zip_candidate_columns(spec, row, context)
+    items = context.render_json("candidates.items_template", spec.candidates.items_template, variables)
+    return [item if isinstance(item, dict) else {"value": item} for item in items]
 
 
 def _zip_candidate_columns(spec: TaskSpec, row: Mapping[str, Any], context: _RowContext) -> list[dict[str, Any]]:
@@ -169,6 +185,9 @@ def _relevance(
     if isinstance(spec.relevance, TemplateRelevance):
         positive = context.render("relevance.template", spec.relevance.template, variables)
         return {positive: 1.0}
+    if isinstance(spec.relevance, IdsTemplateRelevance):
+        positives = context.render_json("relevance.template", spec.relevance.template, variables)
+        return {str(positive): 1.0 for positive in positives}
     if not candidate_ids:
         raise context.error("relevance", "first_candidate needs candidate columns, but the row has no candidates")
     return {candidate_ids[0]: 1.0}
@@ -191,6 +210,17 @@ class _RowContext:
             return render(template, variables)
         except TemplateError as error:
             raise self.error(key, str(error)) from None
+
+    def render_json(self, key: str, template: str, variables: Mapping[str, Any]) -> list[Any]:
+        """Render a template that must produce a JSON list (written with ``| tojson``)."""
+        text = self.render(key, template, variables)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise self.error(key, f"must render a JSON list (use the tojson filter), got {text[:80]!r}") from None
+        if not isinstance(value, list):
+            raise self.error(key, f"must render a JSON list, got {type(value).__name__}")
+        return value
 
     def media_path(self, key: str, values: Mapping[str, Any], column: str | None) -> Path | None:
         if column is None:

@@ -92,7 +92,7 @@ def _missing_hint(key_path: tuple[str | int, ...], errors: Sequence[Any]) -> str
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-_UNION_TAGS = {"relevance": ("first_candidate", "id_template", "qrels")}
+_UNION_TAGS = {"relevance": ("first_candidate", "id_template", "ids_template", "qrels")}
 """Discriminated-union fields and their tags, which pydantic inserts into error locations."""
 
 
@@ -114,8 +114,12 @@ def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
         (("candidates", "template"), spec.candidates.template),
         (("candidates", "id_template"), spec.candidates.id_template),
     ]
-    if spec.relevance.kind == "id_template":
+    if spec.relevance.kind in ("id_template", "ids_template"):
         templates.append((("relevance", "template"), spec.relevance.template))
+    if spec.candidates.items_template is not None:
+        templates.append((("candidates", "items_template"), spec.candidates.items_template))
+    if spec.query.image_template is not None:
+        templates.append((("query", "image_template"), spec.query.image_template))
     if spec.relevance.kind == "qrels":
         templates.append((("relevance", "query_id_template"), spec.relevance.query_id_template))
     for key, spec_part in (("query", spec.query), ("candidates", spec.candidates)):

@@ -75,9 +75,18 @@ class QuerySpec(StrictModel):
     image_column: str | None = None
     """Column holding the query image: a path relative to ``media_root`` or image data
     (empty value = no image)."""
+    image_template: str | None = None
+    """Jinja template rendering the query image's path relative to ``media_root`` (empty result =
+    no image), for paths built from several columns; use instead of ``image_column``."""
     video_template: str | None = None
     """Jinja template rendering the query video's path relative to ``media_root``: a folder of
     frames or a video file (empty result = no video). ``{{ VIDEO }}`` marks it in the text."""
+
+    @model_validator(mode="after")
+    def _one_image_source(self) -> QuerySpec:
+        if self.image_column is not None and self.image_template is not None:
+            raise ValueError("give image_column or image_template, not both")
+        return self
 
 
 class CandidateSpec(StrictModel):
@@ -90,6 +99,10 @@ class CandidateSpec(StrictModel):
 
     columns: list[str] = Field(default_factory=list)
     """Row columns zipped element-wise; element ``i`` of each is candidate ``i``."""
+    items_template: str | None = None
+    """Instead of ``columns``: Jinja rendering a JSON list (use the ``tojson`` filter), one element
+    per candidate, e.g. ``{{ [a0, a1, a2] | tojson }}``. A mapping element is ``cand``; any other
+    value is ``cand.value``. Candidate templates also get ``cand_index`` (0-based)."""
     corpus: DatasetSource | None = None
     """A separate dataset whose rows are candidates too (a document corpus, a label set)."""
     template: str
@@ -104,8 +117,10 @@ class CandidateSpec(StrictModel):
 
     @model_validator(mode="after")
     def _has_a_source(self) -> CandidateSpec:
-        if not self.columns and self.corpus is None:
-            raise ValueError("give candidate 'columns' (per-row lists), a 'corpus', or both")
+        if self.columns and self.items_template is not None:
+            raise ValueError("give columns or items_template, not both")
+        if not self.columns and self.items_template is None and self.corpus is None:
+            raise ValueError("give candidate 'columns' or 'items_template' (per-row candidates), a 'corpus', or both")
         zipped_only = self.columns and self.corpus is None
         if zipped_only and self.image_column is not None and self.image_column not in self.columns:
             raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
@@ -138,6 +153,14 @@ class TemplateRelevance(StrictModel):
     """Jinja template rendering the id of the positive candidate."""
 
 
+class IdsTemplateRelevance(StrictModel):
+    """Several positives: a template renders a JSON list of relevant ids (binary, grade 1)."""
+
+    kind: Literal["ids_template"]
+    template: str
+    """Jinja template rendering a JSON list of relevant candidate ids (use ``| tojson``)."""
+
+
 class QrelsRelevance(StrictModel):
     """Graded relevance from a qrels dataset (BEIR style): query id, document id, grade."""
 
@@ -154,7 +177,8 @@ class QrelsRelevance(StrictModel):
 
 
 Relevance = Annotated[
-    FirstCandidateRelevance | TemplateRelevance | QrelsRelevance, Field(discriminator="kind")
+    FirstCandidateRelevance | TemplateRelevance | IdsTemplateRelevance | QrelsRelevance,
+    Field(discriminator="kind"),
 ]
 
 
