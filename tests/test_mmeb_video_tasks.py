@@ -4,8 +4,9 @@ Expected prompts are derived by hand from the reference parsers (``src/data/eval
 ``process_input_text``, VLM2Vec snapshot 6e1e1d4), written with Qwen2-VL's video token. The rows
 are tiny hand-written fixtures in ``tests/data/mmeb_video_rows/``, one file per parser.
 
-13 of the 18 tasks are defined; MVBench, NExTQA, QVHighlight, Charades-STA and MomentSeeker need
-task-format features that do not exist yet (see ``tasks/mmeb_v2/groups/mmeb_v2_video.yaml``).
+15 of the 18 tasks are defined (NExTQA and MomentSeeker are tested in
+``tests/test_mmeb_video_more_tasks.py``); MVBench, QVHighlight and Charades-STA need task-format
+features that do not exist yet (see ``tasks/mmeb_v2/groups/mmeb_v2_video.yaml``).
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ RET_CANDIDATE = "<|video_pad|> Understand the content of the provided video."
 
 META_TASKS = {
     "V-CLS": ["K700", "SmthSmthV2", "HMDB51", "UCF101", "Breakfast"],
-    "V-QA": ["Video-MME", "EgoSchema", "ActivityNetQA"],
+    "V-QA": ["Video-MME", "NExTQA", "EgoSchema", "ActivityNetQA"],
     "V-RET": ["DiDeMo", "MSR-VTT", "MSVD", "VATEX", "YouCook2"],
+    "V-MRET": ["MomentSeeker"],
 }
 ALL_TASKS = [name for names in META_TASKS.values() for name in names]
-NOT_WRITTEN = ["MVBench", "NExTQA", "QVHighlight", "Charades-STA", "MomentSeeker"]
+NOT_WRITTEN = ["MVBench", "QVHighlight", "Charades-STA"]
 
 # task -> (hub path, hub config, split, ranking, num_rows)
 HUB = {
@@ -47,6 +49,7 @@ HUB = {
     "UCF101": ("VLM2Vec/UCF101", None, "test", "global", None),
     "Breakfast": ("VLM2Vec/Breakfast", None, "test", "global", None),
     "Video-MME": ("VLM2Vec/Video-MME", None, "test", "local", None),
+    "NExTQA": ("VLM2Vec/NExTQA", "MC", "test", "local", None),
     "EgoSchema": ("VLM2Vec/EgoSchema", "Subset", "test", "local", None),
     # reference: local over each row's fixed ["yes", "no"]; global over that same 2-row corpus ranks
     # identically (see ActivityNetQA.yaml)
@@ -56,6 +59,7 @@ HUB = {
     "MSVD": ("VLM2Vec/MSVD", None, "test", "global", None),
     "VATEX": ("VLM2Vec/VATEX", None, "test", "global", None),
     "YouCook2": ("lmms-lab/YouCook2", None, "val", "global", None),
+    "MomentSeeker": ("VLM2Vec/MomentSeeker", None, "test", "local", None),
 }
 
 
@@ -123,11 +127,11 @@ def test_builtin_index_loads_the_video_tasks_groups_and_tag():
     index = TaskIndex(include_builtin=True)
     assert set(ALL_TASKS) <= set(index.tasks)
     assert not set(NOT_WRITTEN) & set(index.tasks)
-    assert {"V-CLS", "V-QA", "V-RET", "mmeb_v2_video"} <= set(index.groups)
+    assert {"V-CLS", "V-QA", "V-RET", "V-MRET", "mmeb_v2_video"} <= set(index.groups)
     assert sorted(index.tags["mmeb_v2_video"]) == sorted(ALL_TASKS)
 
 
-def test_mmeb_v2_video_group_expands_to_exactly_the_13_written_tasks():
+def test_mmeb_v2_video_group_expands_to_exactly_the_15_written_tasks():
     index = TaskIndex(include_builtin=True)
     assert index.expand("mmeb_v2_video") == ALL_TASKS
     assert index.groups["mmeb_v2_video"].spec.aggregate == "mean_of_tasks"
@@ -168,7 +172,10 @@ def test_no_backbone_tokens_in_video_task_or_group_files():
 def test_no_video_task_uses_an_image_marker():
     for name in ALL_TASKS:
         spec = task(name)
-        for source in (spec.query.template, spec.candidates.template):
+        # MomentSeeker's ".jpg" queries are image + text in the reference (its only image input)
+        sources = (spec.candidates.template,) if name == "MomentSeeker" else (
+            spec.query.template, spec.candidates.template)
+        for source in sources:
             assert IMAGE_MARKER not in source and "IMAGE" not in source
 
 
