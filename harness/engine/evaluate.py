@@ -83,7 +83,7 @@ def evaluate_task(
     if graded:
         counts["num_excluded"] = num_excluded
     embeddings = (query_embeddings, candidate_embeddings)
-    _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, graded)
+    _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
     write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts})
     return TaskScore(
         version=spec.version,
@@ -174,12 +174,13 @@ def _write_task_files(
     embeddings: tuple[np.ndarray, np.ndarray],
     candidate_ids: list[str],
     rankings: Rankings,
-    graded: bool,
+    relevance_kind: str,
 ) -> None:
+    graded = relevance_kind == "qrels"
     paths = task_paths(output_dir, task)
     write_embeddings(paths["qry"], embeddings[0], [str(i) for i in range(len(data.queries))])
     write_embeddings(paths["tgt"], embeddings[1], candidate_ids)
-    write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance, graded) for q in data.queries))
+    write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance, relevance_kind) for q in data.queries))
     write_jsonl(
         paths["pred"],
         (
@@ -194,9 +195,11 @@ def _write_task_files(
     )
 
 
-def _info_row(candidate_ids: Sequence[str], relevance: Mapping[str, float], graded: bool) -> dict[str, object]:
+def _info_row(candidate_ids: Sequence[str], relevance: Mapping[str, float], relevance_kind: str) -> dict[str, object]:
     labels = list(relevance)
-    if graded:
+    if relevance_kind == "ids_template":  # several positives: always a list, as the reference
+        return {"cand_names": list(candidate_ids), "label_name": labels}
+    if relevance_kind == "qrels":
         # As the reference's visdoc rows: the positives are the query's own candidates, label_name
         # is a list and rel_scores its grades (carried as one mapping here, so never mis-paired).
         return {"cand_names": list(candidate_ids) or labels, "label_name": labels, "rel_scores": _grades(relevance)}
