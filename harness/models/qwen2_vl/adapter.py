@@ -102,7 +102,11 @@ class VLM2VecQwen2VL:
         videos = []
         for item in inputs:
             # The processor takes images and videos in the order of their pad tokens in the batch.
-            texts.append(item.text.replace(IMAGE_MARKER, IMAGE_TOKEN).replace(VIDEO_MARKER, VIDEO_TOKEN))
+            text = item.text.replace(IMAGE_MARKER, IMAGE_TOKEN).replace(VIDEO_MARKER, VIDEO_TOKEN)
+            # An empty text (e.g. an empty answer option) tokenizes to nothing: alone in a batch the
+            # model cannot run on it, and beside others it becomes a row of padding whose embedding
+            # depends on the batch. Encode it as one pad token instead: the same vector every time.
+            texts.append(text or self.processor.tokenizer.pad_token)
             if item.image is not None:
                 images.append(load_image(item.image))
             if item.video is not None:
