@@ -12,8 +12,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.errors import ModelError
+from harness.models.base import adapter_for_backbone
+
 MODALITY_GROUPS = {"image": "mmeb_v2_image", "video": "mmeb_v2_video", "visdoc": "mmeb_v2_visdoc"}
-_BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,13 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.cli import main as harness_main
 
     args = build_parser().parse_args(argv)
-    adapter = _BACKBONE_ADAPTERS.get(args.model_backbone)
-    if adapter is None:
-        print(
-            f"error: --model_backbone {args.model_backbone} is not supported "
-            f"(supported: {', '.join(_BACKBONE_ADAPTERS)})",
-            file=sys.stderr,
-        )
+    try:
+        adapter = adapter_for_backbone(args.model_backbone)
+    except ModelError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     device = _device_for(args.gpu_ids)
     modalities = list(MODALITY_GROUPS) if args.modality == "all" else [args.modality]

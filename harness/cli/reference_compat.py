@@ -21,10 +21,9 @@ from harness.cli.progress import RichReporter, print_summary
 from harness.engine.evaluate import EvalOptions
 from harness.engine.run import run_tasks
 from harness.errors import HarnessError
-from harness.models import create_encoder
+from harness.models import adapter_for_backbone, create_encoder
 from harness.taskspec import LoadedTask, Selection, TaskIndex
 
-_BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec"}
 _PATH_KEYS = {"image_root", "data_path"}
 _KNOWN_KEYS = {
     "dataset_parser",
@@ -64,11 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    adapter = _BACKBONE_ADAPTERS.get(args.model_backbone or "qwen2_vl")
-    if adapter is None:
-        raise HarnessError(
-            f"--model_backbone {args.model_backbone} is not supported (supported: {', '.join(_BACKBONE_ADAPTERS)})"
-        )
+    adapter = adapter_for_backbone(args.model_backbone or "qwen2_vl")
     index = TaskIndex()
     selection = load_dataset_config(args.dataset_config, index)
     model_args: dict[str, Any] = {

@@ -1,6 +1,21 @@
 """Model adapters behind one encoder interface, selected by name (``--model NAME``)."""
 
 from harness.models.args import parse_model_args
-from harness.models.base import Encoder, create_encoder, register_model, registered_models
+from harness.models.base import (
+    BACKBONE_ADAPTERS,
+    Encoder,
+    adapter_for_backbone,
+    create_encoder,
+    register_model,
+    registered_models,
+)
 
-__all__ = ["Encoder", "create_encoder", "parse_model_args", "register_model", "registered_models"]
+__all__ = [
+    "BACKBONE_ADAPTERS",
+    "Encoder",
+    "adapter_for_backbone",
+    "create_encoder",
+    "parse_model_args",
+    "register_model",
+    "registered_models",
+]

@@ -45,6 +45,19 @@ def register_model(*names: str, description: str = "") -> Callable[[EncoderFacto
     return decorate
 
 
+BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec"}
+"""The reference's ``--model_backbone`` names and the adapter that serves each."""
+
+
+def adapter_for_backbone(backbone: str) -> str:
+    """The adapter name for a reference backbone name; ``ModelError`` for an unsupported one."""
+    adapter = BACKBONE_ADAPTERS.get(backbone)
+    if adapter is None:
+        supported = ", ".join(BACKBONE_ADAPTERS)
+        raise ModelError(f"--model_backbone {backbone} is not supported (supported: {supported})")
+    return adapter
+
+
 def registered_models() -> dict[str, str]:
     """Registered model names and their one-line descriptions."""
     _load_builtin_adapters()
