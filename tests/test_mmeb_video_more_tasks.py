@@ -66,17 +66,15 @@ def relative(path: Path | None, media_root: Path) -> str | None:
 def test_index_has_both_tasks_in_their_groups_in_reference_order():
     index = TaskIndex(include_builtin=True)
     assert {"NExTQA", "MomentSeeker"} <= set(index.tasks)
-    assert index.expand("V-QA") == ["Video-MME", "NExTQA", "EgoSchema", "ActivityNetQA"]
-    assert index.expand("V-MRET") == ["MomentSeeker"]
+    assert index.expand("V-QA") == ["Video-MME", "NExTQA", "EgoSchema", "MVBench", "ActivityNetQA"]
+    assert index.expand("V-MRET") == ["QVHighlight", "Charades-STA", "MomentSeeker"]
     assert index.expand("mmeb_v2_video") == [
         "K700", "SmthSmthV2", "HMDB51", "UCF101", "Breakfast",
-        "Video-MME", "NExTQA", "EgoSchema", "ActivityNetQA",
+        "Video-MME", "NExTQA", "EgoSchema", "MVBench", "ActivityNetQA",
         "DiDeMo", "MSR-VTT", "MSVD", "VATEX", "YouCook2",
-        "MomentSeeker"]
+        "QVHighlight", "Charades-STA", "MomentSeeker"]
     assert index.groups["V-MRET"].spec.aggregate == "mean_of_tasks"
-    assert sorted(index.tags["V-MRET"]) == ["MomentSeeker"]
-    for group, count in (("V-QA", "4 of 5"), ("V-MRET", "1 of 3"), ("mmeb_v2_video", "15 of 18")):
-        assert f"INCOMPLETE: {count}" in index.groups[group].spec.description
+    assert sorted(index.tags["V-MRET"]) == ["Charades-STA", "MomentSeeker", "QVHighlight"]
 
 
 def test_settings_follow_the_reference_video_yaml_and_hub_paths():

@@ -4,9 +4,9 @@ Expected prompts are derived by hand from the reference parsers (``src/data/eval
 ``process_input_text``, VLM2Vec snapshot 6e1e1d4), written with Qwen2-VL's video token. The rows
 are tiny hand-written fixtures in ``tests/data/mmeb_video_rows/``, one file per parser.
 
-15 of the 18 tasks are defined (NExTQA and MomentSeeker are tested in
-``tests/test_mmeb_video_more_tasks.py``); MVBench, QVHighlight and Charades-STA need task-format
-features that do not exist yet (see ``tasks/mmeb_v2/groups/mmeb_v2_video.yaml``).
+All 18 tasks are defined; NExTQA and MomentSeeker are tested in
+``tests/test_mmeb_video_more_tasks.py``, MVBench, QVHighlight and Charades-STA in
+``tests/test_mmeb_video_mvbench_mret.py``.
 """
 
 from __future__ import annotations
@@ -34,12 +34,11 @@ RET_CANDIDATE = "<|video_pad|> Understand the content of the provided video."
 
 META_TASKS = {
     "V-CLS": ["K700", "SmthSmthV2", "HMDB51", "UCF101", "Breakfast"],
-    "V-QA": ["Video-MME", "NExTQA", "EgoSchema", "ActivityNetQA"],
+    "V-QA": ["Video-MME", "NExTQA", "EgoSchema", "MVBench", "ActivityNetQA"],
     "V-RET": ["DiDeMo", "MSR-VTT", "MSVD", "VATEX", "YouCook2"],
-    "V-MRET": ["MomentSeeker"],
+    "V-MRET": ["QVHighlight", "Charades-STA", "MomentSeeker"],
 }
 ALL_TASKS = [name for names in META_TASKS.values() for name in names]
-NOT_WRITTEN = ["MVBench", "QVHighlight", "Charades-STA"]
 
 # task -> (hub path, hub config, split, ranking, num_rows)
 HUB = {
@@ -51,6 +50,7 @@ HUB = {
     "Video-MME": ("VLM2Vec/Video-MME", None, "test", "local", None),
     "NExTQA": ("VLM2Vec/NExTQA", "MC", "test", "local", None),
     "EgoSchema": ("VLM2Vec/EgoSchema", "Subset", "test", "local", None),
+    "MVBench": ("VLM2Vec/MVBench", None, "train", "local", None),  # 20 configs, see its own tests
     # reference: local over each row's fixed ["yes", "no"]; global over that same 2-row corpus ranks
     # identically (see ActivityNetQA.yaml)
     "ActivityNetQA": ("VLM2Vec/ActivityNetQA", None, "test", "global", None),
@@ -59,6 +59,8 @@ HUB = {
     "MSVD": ("VLM2Vec/MSVD", None, "test", "global", None),
     "VATEX": ("VLM2Vec/VATEX", None, "test", "global", None),
     "YouCook2": ("lmms-lab/YouCook2", None, "val", "global", None),
+    "QVHighlight": ("VLM2Vec/QVHighlight", None, "test", "local", None),
+    "Charades-STA": ("VLM2Vec/Charades-STA", None, "test", "local", None),
     "MomentSeeker": ("VLM2Vec/MomentSeeker", None, "test", "local", None),
 }
 
@@ -126,12 +128,11 @@ def test_every_video_task_file_validates_and_is_named_after_its_file():
 def test_builtin_index_loads_the_video_tasks_groups_and_tag():
     index = TaskIndex(include_builtin=True)
     assert set(ALL_TASKS) <= set(index.tasks)
-    assert not set(NOT_WRITTEN) & set(index.tasks)
     assert {"V-CLS", "V-QA", "V-RET", "V-MRET", "mmeb_v2_video"} <= set(index.groups)
     assert sorted(index.tags["mmeb_v2_video"]) == sorted(ALL_TASKS)
 
 
-def test_mmeb_v2_video_group_expands_to_exactly_the_15_written_tasks():
+def test_mmeb_v2_video_group_expands_to_exactly_the_18_tasks():
     index = TaskIndex(include_builtin=True)
     assert index.expand("mmeb_v2_video") == ALL_TASKS
     assert index.groups["mmeb_v2_video"].spec.aggregate == "mean_of_tasks"
@@ -154,7 +155,11 @@ def test_task_settings_follow_the_reference_video_yaml(name: str):
     assert spec.tag == ["mmeb_v2", "mmeb_v2_video", meta]
     assert (spec.dataset.path, spec.dataset.name, spec.dataset.split) == (path, config, split)
     assert spec.dataset.revision is None
-    assert spec.dataset.files == [f"video-tasks/data/{name}/{split}*"]
+    if name == "MVBench":  # the reference's local {subset}.json files, or a hub-like subset folder
+        assert spec.dataset.files == [
+            "video-tasks/data/MVBench/{subset}.json", "video-tasks/data/MVBench/{subset}/train*"]
+    else:
+        assert spec.dataset.files == [f"video-tasks/data/{name}/{split}*"]
     assert spec.media_root == "video-tasks/frames/"
     assert (spec.ranking, spec.num_rows) == (ranking, num_rows)
     assert spec.video.num_frames == 8

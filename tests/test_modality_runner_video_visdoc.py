@@ -206,8 +206,9 @@ def _rows(file: str) -> list[dict]:
     return [json.loads(line) for line in (VIDEO_ROWS / file).read_text().splitlines() if line.strip()]
 
 
-def _video_task_data(name: str) -> tuple[str, list[dict], list[str]]:
-    """(data file name, rows, frame folders relative to video-tasks/frames/, each → a golden video)."""
+def _video_task_data(name: str) -> tuple[str, list[dict], list[str | tuple[str, str]]]:
+    """(data file name, rows, frame folders relative to video-tasks/frames/, each → a golden video:
+    named by the folder's last "_" part, or given as a (folder, video) pair)."""
     v1, v2, v3, v4 = VIDEOS
     if name in ("K700", "HMDB51", "UCF101", "Breakfast"):
         rows = _rows("video_classification.jsonl")
@@ -277,6 +278,17 @@ def _video_task_data(name: str) -> tuple[str, list[dict], list[str]]:
         ]
         folders = [f"{frames}/ego4d_{v1}", f"{frames}/ego4d_{v2}", f"{frames}/movie101_{v3}", f"{frames}/movie101_{v4}"]
         return "test.jsonl", rows, folders
+    if name == "MVBench":  # one row per config, written to MVBench/<subset>/train.jsonl by the fixture
+        base = _rows("mvbench.jsonl")
+        rows = [{**base[i % len(base)], "subset": subset, "video": VIDEOS[i % 4]} for i, subset in
+                enumerate(TaskIndex().tasks["MVBench"].spec.dataset.subsets or [])]
+        return "train.jsonl", rows, [f"video_qa/MVBench/{row['subset']}/{row['video']}" for row in rows]
+    if name in ("QVHighlight", "Charades-STA"):
+        folder = f"video_mret/{name.replace('-', '_')}"
+        rows = _rows("moment_retrieval.jsonl")[:2]
+        clips = [("query", v1), ("negative_0", v2), ("positive_0", v3), ("negative_1", v4)]
+        stems = ["NUsG9BgSes0_210.0_360.0", "3MSZA"]
+        return "test.jsonl", rows, [(f"{folder}/{stem}/{clip}", video) for stem in stems for clip, video in clips]
     raise AssertionError(f"no fixture rows for video task {name}")
 
 
@@ -285,11 +297,17 @@ def video_basedir(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("mmeb_all_video")
     for name in TaskIndex().expand("mmeb_v2_video"):
         file, rows, folders = _video_task_data(name)
-        _write_jsonl(base / "video-tasks" / "data" / name / file, rows)
-        for folder in folders:
+        if name == "MVBench":
+            for row in rows:
+                subset = row.pop("subset")  # the loader adds it back from the folder
+                _write_jsonl(base / "video-tasks" / "data" / name / subset / file, [row])
+        else:
+            _write_jsonl(base / "video-tasks" / "data" / name / file, rows)
+        for entry in folders:
+            folder, video = entry if isinstance(entry, tuple) else (entry, Path(entry).name.split("_")[-1])
             target = base / "video-tasks" / "frames" / folder
             if not target.exists():
-                shutil.copytree(FRAMES / Path(folder).name.split("_")[-1], target)
+                shutil.copytree(FRAMES / video, target)
     return base
 
 
@@ -317,6 +335,12 @@ def test_video_modality_runs_every_video_task(video_run):
         # (both fixture labels for all but K700, whose list has "waiting_in_line")
         assert entry["tasks"][name]["num_candidates"] >= count, name
         assert entry["tasks"][name]["num_candidates"] == count + (1 if name == "K700" else 2), name
+    assert entry["tasks"]["MVBench"]["num_queries"] == 20
+    for name in ("QVHighlight", "Charades-STA"):
+        info = [json.loads(line) for line in (out / f"{name}_info.jsonl").read_text().splitlines()]
+        folder = f"video_mret/{name.replace('-', '_')}/3MSZA"
+        assert info[1]["label_name"] == f"{folder}/positive_0"
+        assert info[1]["cand_names"] == [f"{folder}/{clip}" for clip in ("negative_0", "negative_1", "positive_0")]
     embeddings, ids = read_embeddings(out / "MSR-VTT_tgt")
     assert ids == list(VIDEOS)
     assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)

@@ -20,8 +20,15 @@ from harness.data.paths import resolve_inside
 from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError
 from harness.inputs import EncodeInput, ImageData, VideoRef
-from harness.media.video import sample_video
-from harness.taskspec.schema import IdsTemplateRelevance, QrelsRelevance, TaskSpec, TemplateRelevance, VideoSpec
+from harness.media.video import natural_key, sample_video
+from harness.taskspec.schema import (
+    CandidateFlagRelevance,
+    IdsTemplateRelevance,
+    QrelsRelevance,
+    TaskSpec,
+    TemplateRelevance,
+    VideoSpec,
+)
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
 
 
@@ -106,11 +113,17 @@ def _build_query(
     video = context.video("query.video_template", spec.query.video_template, row_variables, spec.video)
     query_input = context.make_input("query", text, image, video)
 
-    candidate_ids = [
-        _add_candidate(spec, context, {**row_variables, "cand": element, "cand_index": index}, element, data)
+    candidate_variables = [
+        {**row_variables, "cand": element, "cand_index": index}
         for index, element in enumerate(_candidate_elements(spec, row, row_variables, context))
     ]
-    relevance = _relevance(spec, row_variables, candidate_ids, context, qrels)
+    candidate_ids = [
+        _add_candidate(spec, context, variables, variables["cand"], data) for variables in candidate_variables
+    ]
+    if isinstance(spec.relevance, CandidateFlagRelevance):
+        relevance = _flagged(spec.relevance, candidate_variables, candidate_ids, context)
+    else:
+        relevance = _relevance(spec, row_variables, candidate_ids, context, qrels)
     return QueryRecord(query_input, tuple(candidate_ids), relevance, location)
 
 
@@ -145,11 +158,57 @@ def _image(context: _RowContext, key: str, values: Mapping[str, Any], column: st
 def _candidate_elements(
     spec: TaskSpec, row: Mapping[str, Any], variables: Mapping[str, Any], context: _RowContext
 ) -> list[dict[str, Any]]:
-    """The row's own candidates: zipped columns, or the JSON list an ``items_template`` renders."""
+    """The row's own candidates: zipped columns, the JSON list an ``items_template`` renders, or
+    the sub-folders of the folder a ``folders_template`` renders."""
+    if spec.candidates.folders_template is not None:
+        return _candidate_folders(spec, variables, context)
     if spec.candidates.items_template is None:
         return _zip_candidate_columns(spec, row, context)
     items = context.render_json("candidates.items_template", spec.candidates.items_template, variables)
     return [item if isinstance(item, dict) else {"value": item} for item in items]
+
+
+def _candidate_folders(spec: TaskSpec, variables: Mapping[str, Any], context: _RowContext) -> list[dict[str, Any]]:
+    """Sub-folders of the rendered folder, natural-sorted by name, minus ``exclude_folders``.
+
+    The reference lists them with ``os.listdir`` (file-system order); a fixed order here keeps
+    candidate order, and so tie-breaks and ``cand_names``, the same on every machine.
+    """
+    assert spec.candidates.folders_template is not None
+    key = "candidates.folders_template"
+    relative = context.render(key, spec.candidates.folders_template, variables).strip().rstrip("/")
+    try:
+        folder = resolve_inside(context.media_root, relative, what="candidate folder")
+    except DataError as error:
+        raise context.error(key, str(error)) from None
+    if not folder.is_dir():
+        raise context.error(key, f"candidate folder not found: {folder}")
+    excluded = set(spec.candidates.exclude_folders)
+    names = sorted(
+        (entry.name for entry in folder.iterdir() if entry.is_dir() and entry.name not in excluded), key=natural_key
+    )
+    if not names:
+        raise context.error(key, f"no candidate sub-folders in {folder}")
+    return [{"name": name, "path": f"{relative}/{name}"} for name in names]
+
+
+def _flagged(
+    relevance: CandidateFlagRelevance,
+    candidate_variables: Sequence[Mapping[str, Any]],
+    candidate_ids: Sequence[str],
+    context: _RowContext,
+) -> dict[str, float]:
+    """The row's candidates whose flag template renders ``True``; at least one must."""
+    positives: dict[str, float] = {}
+    for variables, candidate_id in zip(candidate_variables, candidate_ids, strict=True):
+        flag = context.render("relevance.template", relevance.template, variables).strip()
+        if flag not in ("True", "False"):
+            raise context.error("relevance.template", f"must render True or False, got {flag[:40]!r}")
+        if flag == "True":
+            positives[candidate_id] = 1.0
+    if not positives:
+        raise context.error("relevance.template", f"no relevant candidate among the row's {len(candidate_ids)}")
+    return positives
 
 
 def _zip_candidate_columns(spec: TaskSpec, row: Mapping[str, Any], context: _RowContext) -> list[dict[str, Any]]:

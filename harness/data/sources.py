@@ -43,6 +43,8 @@ def load_rows(
     limit: int | None = None,
 ) -> DatasetRows:
     """Load the rows of ``source``, at most ``limit`` of them."""
+    if source.subsets is not None:
+        return _load_subsets(source, data_basedir, mode, limit)
     if source.rows is not None:
         rows = [dict(row) for row in source.rows[:limit]]
         return DatasetRows(
@@ -59,6 +61,48 @@ def load_rows(
         patterns = ", ".join(source.files)
         raise DataError(f"no local data files match {patterns} under {data_basedir}, and no hub 'path' is set")
     return _load_hub(source, limit)
+
+
+def _load_subsets(source: DatasetSource, data_basedir: Path, mode: DataSourceMode, limit: int | None) -> DatasetRows:
+    """Every subset in order, each row tagged with its subset's name in ``subset_column``.
+
+    Local files or the hub is decided once for all subsets: ``auto`` uses local files only when
+    every subset has some, and refuses a mix (a half-local benchmark would be silently different).
+    """
+    assert source.subsets is not None
+    parts = {
+        name: source.model_copy(
+            update={"subsets": None, "name": name, "files": [p.replace("{subset}", name) for p in source.files]}
+        )
+        for name in source.subsets
+    }
+    if mode != "hub" and source.files:
+        base = Path(os.path.abspath(data_basedir))
+        missing = [name for name, part in parts.items() if not _local_files(part, base)]
+        if mode == "auto" and len(missing) == len(parts) and source.path is not None:
+            mode = "hub"
+        elif missing:
+            patterns = ", ".join(source.files)
+            raise DataError(f"no local data files for subsets {', '.join(missing)} ({patterns} under {base})")
+        else:
+            mode = "local"
+    rows: list[dict[str, Any]] = []
+    locations: list[str] = []
+    provenance: list[dict[str, Any]] = []
+    for name, part in parts.items():
+        remaining = None if limit is None else limit - len(rows)
+        if remaining is not None and remaining <= 0:
+            break
+        loaded = load_rows(part, data_basedir, mode, remaining)
+        for row, location in zip(loaded.rows, loaded.locations, strict=True):
+            held = row.get(source.subset_column, name)
+            if held != name:
+                raise DataError(f"{location}: column '{source.subset_column}' already holds {held!r}, not {name!r}")
+            rows.append({**row, source.subset_column: name})
+            locations.append(location)
+        provenance.append({"subset": name, **loaded.provenance})
+    kind = provenance[0]["kind"] if provenance else mode
+    return DatasetRows(rows=rows, locations=locations, provenance={"kind": kind, "subsets": provenance})
 
 
 def _local_files(source: DatasetSource, data_basedir: Path) -> list[Path]:

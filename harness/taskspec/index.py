@@ -92,7 +92,7 @@ def _missing_hint(key_path: tuple[str | int, ...], errors: Sequence[Any]) -> str
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-_UNION_TAGS = {"relevance": ("first_candidate", "id_template", "ids_template", "qrels")}
+_UNION_TAGS = {"relevance": ("first_candidate", "id_template", "ids_template", "candidate_flag", "qrels")}
 """Discriminated-union fields and their tags, which pydantic inserts into error locations."""
 
 
@@ -114,10 +114,12 @@ def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
         (("candidates", "template"), spec.candidates.template),
         (("candidates", "id_template"), spec.candidates.id_template),
     ]
-    if spec.relevance.kind in ("id_template", "ids_template"):
+    if spec.relevance.kind in ("id_template", "ids_template", "candidate_flag"):
         templates.append((("relevance", "template"), spec.relevance.template))
     if spec.candidates.items_template is not None:
         templates.append((("candidates", "items_template"), spec.candidates.items_template))
+    if spec.candidates.folders_template is not None:
+        templates.append((("candidates", "folders_template"), spec.candidates.folders_template))
     if spec.query.image_template is not None:
         templates.append((("query", "image_template"), spec.query.image_template))
     if spec.relevance.kind == "qrels":

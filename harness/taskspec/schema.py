@@ -53,6 +53,12 @@ class DatasetSource(StrictModel):
 
     rows: list[dict[str, Any]] | None = None
     """Rows written in the task file itself, e.g. a fixed label set (used instead of files/hub)."""
+    subsets: list[str] | None = None
+    """Several hub configs (or local file sets) concatenated in this order, e.g. MVBench's 20.
+    Each row gets its subset's name in ``subset_column``. Local ``files`` patterns must contain
+    ``{subset}``, which is replaced by each name in turn; every subset must match some file."""
+    subset_column: str = "subset"
+    """Column added to every row of a multi-subset source, holding its subset name."""
 
     @field_validator("files")
     @classmethod
@@ -63,6 +69,16 @@ class DatasetSource(StrictModel):
     def _needs_a_source(self) -> DatasetSource:
         if self.path is None and not self.files and self.rows is None:
             raise ValueError("give a hub dataset 'path', local 'files' or inline 'rows'")
+        if self.subsets is not None:
+            if not self.subsets or len(set(self.subsets)) != len(self.subsets):
+                raise ValueError("subsets must be a non-empty list of distinct names")
+            if self.name is not None or self.rows is not None:
+                raise ValueError("give subsets or name/rows, not both")
+            missing = [pattern for pattern in self.files if "{subset}" not in pattern]
+            if missing:
+                raise ValueError(f"with subsets, every files pattern needs '{{subset}}' (not in '{missing[0]}')")
+        elif any("{subset}" in pattern for pattern in self.files):
+            raise ValueError("a files pattern uses '{subset}' but no subsets are given")
         return self
 
 
@@ -99,6 +115,13 @@ class CandidateSpec(StrictModel):
 
     columns: list[str] = Field(default_factory=list)
     """Row columns zipped element-wise; element ``i`` of each is candidate ``i``."""
+    folders_template: str | None = None
+    """Instead of ``columns``: Jinja rendering a folder (relative to ``media_root``) whose
+    sub-folders are the row's candidates, in natural-sorted name order; files in it are skipped.
+    Each candidate is ``cand.name`` (the sub-folder's name) and ``cand.path`` (its path relative
+    to ``media_root``, e.g. for ``video_template``). Used for moment retrieval's clip folders."""
+    exclude_folders: list[str] = Field(default_factory=list)
+    """Sub-folder names that ``folders_template`` skips (e.g. ``query``, the query's own frames)."""
     items_template: str | None = None
     """Instead of ``columns``: Jinja rendering a JSON list (use the ``tojson`` filter), one element
     per candidate, e.g. ``{{ [a0, a1, a2] | tojson }}``. A mapping element is ``cand``; any other
@@ -117,10 +140,15 @@ class CandidateSpec(StrictModel):
 
     @model_validator(mode="after")
     def _has_a_source(self) -> CandidateSpec:
-        if self.columns and self.items_template is not None:
-            raise ValueError("give columns or items_template, not both")
-        if not self.columns and self.items_template is None and self.corpus is None:
-            raise ValueError("give candidate 'columns' or 'items_template' (per-row candidates), a 'corpus', or both")
+        per_row = [bool(self.columns), self.items_template is not None, self.folders_template is not None]
+        if sum(per_row) > 1:
+            raise ValueError("give one of columns, items_template or folders_template")
+        if not any(per_row) and self.corpus is None:
+            raise ValueError(
+                "give per-row candidates ('columns', 'items_template' or 'folders_template'), a 'corpus', or both"
+            )
+        if self.exclude_folders and self.folders_template is None:
+            raise ValueError("exclude_folders needs folders_template")
         zipped_only = self.columns and self.corpus is None
         if zipped_only and self.image_column is not None and self.image_column not in self.columns:
             raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
@@ -161,6 +189,17 @@ class IdsTemplateRelevance(StrictModel):
     """Jinja template rendering a JSON list of relevant candidate ids (use ``| tojson``)."""
 
 
+class CandidateFlagRelevance(StrictModel):
+    """Each of a row's own candidates is tested: relevant (grade 1) when ``template`` renders
+    ``True``, not when it renders ``False`` (anything else is an error). A row with no relevant
+    candidate is an error naming the row."""
+
+    kind: Literal["candidate_flag"]
+    template: str
+    """Jinja template seeing the row's columns, ``cand`` and ``cand_index``, e.g.
+    ``{{ cand.name.startswith('positive') }}``."""
+
+
 class QrelsRelevance(StrictModel):
     """Graded relevance from a qrels dataset (BEIR style): query id, document id, grade."""
 
@@ -177,7 +216,7 @@ class QrelsRelevance(StrictModel):
 
 
 Relevance = Annotated[
-    FirstCandidateRelevance | TemplateRelevance | IdsTemplateRelevance | QrelsRelevance,
+    FirstCandidateRelevance | TemplateRelevance | IdsTemplateRelevance | CandidateFlagRelevance | QrelsRelevance,
     Field(discriminator="kind"),
 ]
 

@@ -7,6 +7,7 @@ an error, never an empty string).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,20 @@ _ENV = ImmutableSandboxedEnvironment(
     autoescape=False,  # prompts are plain text, not HTML
 )
 _ENV.globals.update(IMAGE=IMAGE_MARKER, VIDEO=VIDEO_MARKER)
+
+
+def _basename(path: str) -> str:
+    """``a/b/c.mp4`` -> ``c.mp4`` (``os.path.basename`` on POSIX)."""
+    return posixpath.basename(str(path))
+
+
+def _stem(path: str) -> str:
+    """``a/b/c.mp4`` -> ``c``: ``os.path.splitext(os.path.basename(path))[0]``, as the reference
+    names frame folders after their video (``.hidden`` stays ``.hidden``, ``a.b.mp4`` -> ``a.b``)."""
+    return posixpath.splitext(_basename(path))[0]
+
+
+_ENV.filters.update(basename=_basename, stem=_stem)
 
 
 class TemplateError(ValueError):
