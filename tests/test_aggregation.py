@@ -82,3 +82,39 @@ def test_mean_of_children_averages_direct_members(tmp_path: Path):
         entry.tasks[name] = _score(value)
     update_aggregates(entry, index, selection)
     assert entry.groups["outer"].score == pytest.approx((0.5 + 0.4) / 2)
+
+
+# The paper's video meta-tasks (MMEB-V2 Table 5), written out by hand.
+VIDEO_META_TASKS = {
+    "V-CLS": ["K700", "SmthSmthV2", "HMDB51", "UCF101", "Breakfast"],
+    "V-QA": ["Video-MME", "NExTQA", "EgoSchema", "MVBench", "ActivityNetQA"],
+    "V-RET": ["DiDeMo", "MSR-VTT", "MSVD", "VATEX", "YouCook2"],
+    "V-MRET": ["QVHighlight", "Charades-STA", "MomentSeeker"],
+}
+
+
+def test_all_78_tasks_aggregate_to_the_mmeb_v2_means_by_hand():
+    index = TaskIndex()
+    selection = index.select(["mmeb_v2"])
+    assert len(selection.tasks) == 78
+    entry = _entry()
+    values: dict[str, float] = {}
+    for i, loaded in enumerate(selection.tasks):
+        spec = loaded.spec
+        values[spec.task] = ((i * 37) % 101) / 100
+        entry.tasks[spec.task] = _score(values[spec.task], modality=spec.modality, meta_task=spec.meta_task)
+    update_aggregates(entry, index, selection)
+    video = [name for names in VIDEO_META_TASKS.values() for name in names]
+    for meta, names in VIDEO_META_TASKS.items():
+        assert entry.groups[meta].score == pytest.approx(sum(values[n] for n in names) / len(names)), meta
+        assert entry.groups[meta].complete is True
+    assert entry.groups["mmeb_v2_video"].score == pytest.approx(sum(values[n] for n in video) / 18)
+    assert entry.modalities["video"] == pytest.approx(sum(values[n] for n in video) / 18)
+    by_modality = {m: [n for n, s in entry.tasks.items() if s.modality == m] for m in ("image", "video", "visdoc")}
+    assert {m: len(names) for m, names in by_modality.items()} == {"image": 36, "video": 18, "visdoc": 24}
+    assert sorted(by_modality["video"]) == sorted(video)
+    for modality, names in by_modality.items():
+        assert entry.groups[f"mmeb_v2_{modality}"].score == pytest.approx(sum(values[n] for n in names) / len(names))
+    assert entry.groups["mmeb_v2"].score == pytest.approx(sum(values.values()) / 78)
+    assert entry.overall == pytest.approx(sum(values.values()) / 78)
+    assert entry.groups["mmeb_v2"].complete is True
