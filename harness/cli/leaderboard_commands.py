@@ -1,0 +1,205 @@
+"""``harness leaderboard add | validate | show | compare | build | export | import-reference | schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.cli import add_common_flags
+from harness.errors import HarnessError
+from harness.leaderboard import (
+    Benchmark,
+    EntryError,
+    LeaderboardEntry,
+    add_entry,
+    build_site,
+    compare_entries,
+    entry_json_schema,
+    import_reference,
+    list_entries,
+    load_entry,
+    to_markdown,
+    to_mmeb,
+)
+from harness.leaderboard.folder import StoredEntry
+from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
+from harness.results.files import atomic_writer
+
+DEFAULT_DIR = Path("leaderboard")
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register ``harness leaderboard`` and its subcommands."""
+    parser = subparsers.add_parser("leaderboard", help="add, check, compare, export and publish leaderboard entries")
+    commands = parser.add_subparsers(title="leaderboard commands", required=True)
+
+    add = _command(commands, "add", "validate a results file and add it to a leaderboard folder", _add)
+    add.add_argument("results", type=Path, help="leaderboard.json written by `harness run`, or a 2.0 entry")
+    add.add_argument("--benchmark", help="NAME@VERSION for a run file (default: the run's group covering its tasks)")
+    add.add_argument("--name", help="model display name for a run file (default: the checkpoint)")
+
+    validate = _command(commands, "validate", "check entry files (or every entry of the folder)", _validate)
+    validate.add_argument("paths", nargs="*", type=Path, help="entry or results files (default: the folder's)")
+
+    show = _command(commands, "show", "print the leaderboard as a table", _show)
+    show.add_argument("--sort", default="overall", help="column to sort by (any column name)")
+    show.add_argument("--ascending", action="store_true", help="smallest first")
+    show.add_argument("--meta", action="store_true", help="add a column per meta-task")
+    show.add_argument("--benchmark", help="only entries of NAME@VERSION")
+
+    compare = _command(commands, "compare", "per-task deltas B - A between two entries", _compare)
+    compare.add_argument("a", help="entry file, or model name in the folder (with --benchmark when ambiguous)")
+    compare.add_argument("b", help="entry file, or model name in the folder")
+    compare.add_argument("--benchmark", help="NAME@VERSION to pick entries by model name")
+
+    build = _command(commands, "build", "write the static site (index.html + JSON)", _build)
+    build.add_argument("--out", type=Path, default=Path("site"), help="output folder (replaced as a whole)")
+
+    export = _command(commands, "export", "export to the MMEB leaderboard JSON or a Markdown table", _export)
+    export.add_argument("--format", choices=["mmeb", "markdown"], required=True)
+    export.add_argument("entry", nargs="?", help="for mmeb: entry file, or model name in the folder")
+    export.add_argument("--benchmark", help="NAME@VERSION: pick the entry (mmeb) or filter rows (markdown)")
+    export.add_argument("--meta", action="store_true", help="markdown: add a column per meta-task")
+    export.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
+    importer = _command(commands, "import-reference", "import the reference project's published score files", _import)
+    importer.add_argument("source", type=Path, help="folder with the v2.0.0, v2.0.1 and v2.1-... score sets")
+
+    schema = _command(commands, "schema", "print the JSON Schema of an entry", _schema)
+    schema.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
+
+def _command(commands: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="leaderboard folder (default ./leaderboard)")
+    add_common_flags(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def parse_benchmark(text: str | None) -> Benchmark | None:
+    """``NAME@VERSION`` as a :class:`Benchmark`."""
+    if text is None:
+        return None
+    name, sep, version = text.partition("@")
+    if not sep or not name or not version:
+        raise EntryError(f"--benchmark: expected NAME@VERSION, got {text!r}")
+    return Benchmark(name=name, version=version)
+
+
+def _add(args: argparse.Namespace) -> int:
+    entry = load_entry(args.results, parse_benchmark(args.benchmark), args.name)
+    path = add_entry(args.dir, entry)
+    print(f"added {entry.model.name!r} on {entry.benchmark.key()} ({len(entry.tasks())} tasks): {path}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    if args.paths:
+        for path in args.paths:
+            entry = load_entry(path)
+            print(f"ok: {path} ({entry.model.name}, {entry.benchmark.key()}, {len(entry.tasks())} tasks)")
+    else:
+        entries = list_entries(args.dir)
+        print(f"ok: {len(entries)} entries in {args.dir}")
+    return 0
+
+
+def _selected(args: argparse.Namespace) -> list[StoredEntry]:
+    entries = list_entries(args.dir)
+    benchmark = parse_benchmark(getattr(args, "benchmark", None))
+    return [s for s in entries if benchmark is None or s.entry.benchmark == benchmark]
+
+
+def _show(args: argparse.Namespace) -> int:
+    entries = _selected(args)
+    columns = columns_for(entries, meta_tasks=args.meta)
+    rows = sort_rows([row_for(s) for s in entries], columns, args.sort, descending=not args.ascending)
+    table = Table(title=f"{args.dir} (scores ×100)")
+    for column in columns:
+        table.add_column(column.name, justify="right" if column.numeric else "left")
+    for row in rows:
+        # rich would read "[...]" in a model name as markup; escape it.
+        table.add_row(*[_plain(format_cell(c, row.cells.get(c.name))) for c in columns])
+    Console().print(table)
+    return 0
+
+
+def _plain(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _pick(args: argparse.Namespace, ref: str) -> LeaderboardEntry:
+    path = Path(ref)
+    if path.suffix == ".json" and path.is_file():
+        return load_entry(path)
+    matches = [s for s in _selected(args) if s.entry.model.name == ref]
+    if len(matches) != 1:
+        found = ", ".join(s.label for s in matches) or "none"
+        raise EntryError(f"{ref!r}: expected one entry with this model name in {args.dir}, found {found}")
+    return matches[0].entry
+
+
+def _compare(args: argparse.Namespace) -> int:
+    a, b = _pick(args, args.a), _pick(args, args.b)
+    result = compare_entries(a, b)
+    table = Table(title=f"B - A: A = {a.model.name} ({a.benchmark.key()}), B = {b.model.name} ({b.benchmark.key()})")
+    for name in ("name", "kind", "A", "B", "B - A", "note"):
+        table.add_column(name, justify="right" if name in ("A", "B", "B - A") else "left")
+    for d in result.deltas:
+        table.add_row(_plain(d.name), d.kind, f"{100 * d.a:.1f}", f"{100 * d.b:.1f}", f"{100 * d.delta:+.1f}", d.note)
+    Console().print(table)
+    if result.only_a or result.only_b:
+        print(
+            f"note: aggregates are over different task sets (only in A: {len(result.only_a)}, "
+            f"only in B: {len(result.only_b)})",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    index = build_site(list_entries(args.dir), args.out)
+    print(f"site: {index}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    if args.format == "markdown":
+        text = to_markdown(_selected(args), meta_tasks=args.meta)
+    else:
+        if args.entry is None:
+            raise HarnessError("export --format mmeb: name the entry (a file, or a model name in the folder)")
+        text = json.dumps(to_mmeb(_pick(args, args.entry)), indent=4, ensure_ascii=False) + "\n"
+    _emit(text, args.output)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    report = import_reference(args.source, args.dir)
+    print(f"imported {len(report.written)} reference entries into {args.dir}")
+    for key, reason in sorted(report.excluded.items()):
+        print(f"left out dataset key {key!r}: {reason}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    _emit(entry_json_schema(), args.output)
+    return 0
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with atomic_writer(output) as handle:
+        handle.write(text)
+    print(f"wrote {output}")

@@ -1,0 +1,95 @@
+"""Rules an entry must satisfy beyond its schema: aggregates that match the per-task scores.
+
+The aggregation rule is the harness's (``harness.results.leaderboard``): unweighted means of
+main scores, overall over all tasks, modality over its tasks, meta-task over its tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from harness.errors import HarnessError
+from harness.leaderboard.entry import Aggregates, LeaderboardEntry
+from harness.results.leaderboard import mean_or_none
+
+_TOLERANCE = 1e-9
+"""Stored aggregates may differ from recomputed ones by float noise only."""
+
+
+class EntryError(HarnessError):
+    """An entry breaks a rule; the message names the field."""
+
+
+def compute_aggregates(entry: LeaderboardEntry) -> Aggregates:
+    """Overall, per-modality and per-meta-task means recomputed from the per-task main scores."""
+    tasks = entry.tasks()
+    by_meta: dict[str, list[float]] = {}
+    for _modality, result in tasks.values():
+        if result.meta_task is not None:
+            by_meta.setdefault(result.meta_task, []).append(result.main_score)
+    modalities = {
+        modality: _mean(r.main_score for r in results.values())
+        for modality, results in sorted(entry.scores.items())
+        if results
+    }
+    return Aggregates(
+        overall=mean_or_none(result.main_score for _m, result in tasks.values()),
+        modalities=modalities,
+        meta_tasks={meta: _mean(values) for meta, values in sorted(by_meta.items())},
+    )
+
+
+def _mean(values: Iterable[float]) -> float:
+    value = mean_or_none(values)
+    if value is None:  # callers only pass non-empty buckets
+        raise EntryError("internal: mean of no values")
+    return value
+
+
+def check_entry(entry: LeaderboardEntry) -> None:
+    """Raise :class:`EntryError` naming the first field that breaks a rule."""
+    seen: dict[str, str] = {}
+    for modality, tasks in entry.scores.items():
+        if not tasks:
+            raise EntryError(f"scores.{modality}: no tasks")
+        for task, result in tasks.items():
+            if task in seen:
+                raise EntryError(f"scores.{modality}.{task}: task also listed under scores.{seen[task]}")
+            seen[task] = modality
+            _check_task(f"scores.{modality}.{task}", result.main_metric, result.main_score, result.metrics)
+    if not seen:
+        raise EntryError("scores: the entry has no tasks")
+    _check_aggregates(entry.aggregates, compute_aggregates(entry))
+
+
+def _check_task(where: str, main_metric: str, main_score: float, metrics: dict[str, float]) -> None:
+    if main_metric not in metrics:
+        raise EntryError(f"{where}.main_metric: '{main_metric}' is not among its metrics")
+    if metrics[main_metric] != main_score:
+        raise EntryError(
+            f"{where}.main_score: {main_score!r} does not equal metrics['{main_metric}'] = {metrics[main_metric]!r}"
+        )
+    for name, value in metrics.items():
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise EntryError(f"{where}.metrics.{name}: {value!r} is not a fraction in [0, 1]")
+
+
+def _check_aggregates(stored: Aggregates, expected: Aggregates) -> None:
+    _check_value("aggregates.overall", stored.overall, expected.overall)
+    for field in ("modalities", "meta_tasks"):
+        have: dict[str, float] = getattr(stored, field)
+        want: dict[str, float] = getattr(expected, field)
+        if set(have) != set(want):
+            raise EntryError(f"aggregates.{field}: keys {sorted(have)} do not match the tasks' {sorted(want)}")
+        for key, value in have.items():
+            _check_value(f"aggregates.{field}.{key}", value, want[key])
+
+
+def _check_value(where: str, stored: float | None, expected: float | None) -> None:
+    if stored is None or expected is None:
+        if stored is not expected:
+            raise EntryError(f"{where}: {stored!r} but the per-task scores give {expected!r}")
+        return
+    if abs(stored - expected) > _TOLERANCE:
+        raise EntryError(f"{where}: {stored!r} does not match the mean of its per-task scores ({expected!r})")

@@ -1,0 +1,48 @@
+"""Exports: the MMEB leaderboard's per-model JSON and a Markdown table for a README."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.leaderboard.entry import LeaderboardEntry
+from harness.leaderboard.folder import StoredEntry
+from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
+
+
+def to_mmeb(entry: LeaderboardEntry) -> dict[str, Any]:
+    """``{"metadata": ..., "metrics": {modality: {task: {metric: value, num_pred, num_data}}}}``."""
+    metrics: dict[str, dict[str, dict[str, Any]]] = {}
+    for modality, tasks in entry.scores.items():
+        metrics[modality] = {}
+        for task, result in tasks.items():
+            values: dict[str, Any] = dict(result.metrics)
+            if result.num_queries is not None:
+                values.update(num_pred=result.num_queries, num_data=result.num_queries)
+            metrics[modality][task] = values
+    metadata = {
+        "model_name": entry.model.name,
+        "report_generated_date": entry.provenance.date,
+        "benchmark": entry.benchmark.key(),
+        "revision": entry.model.revision,
+    }
+    return {"metadata": metadata, "metrics": metrics}
+
+
+def _markdown_cell(text: str) -> str:
+    # Pipes and angle brackets in a model name must not break the table or inject HTML.
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_markdown(entries: Sequence[StoredEntry], meta_tasks: bool = False, sort: str = "overall") -> str:
+    """A Markdown table (scores ×100), one row per entry, best first by ``sort``."""
+    columns = columns_for(entries, meta_tasks=meta_tasks)
+    rows = sort_rows([row_for(s) for s in entries], columns, sort, descending=True)
+    lines = [
+        "| " + " | ".join(c.name for c in columns) + " |",
+        "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|",
+    ]
+    for row in rows:
+        cells = [_markdown_cell(format_cell(c, row.cells.get(c.name))) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

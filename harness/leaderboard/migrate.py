@@ -1,0 +1,114 @@
+"""Turn a ``harness run`` results file (schema 1.x) into a leaderboard entry (schema 2.0).
+
+The run file keeps tasks flat with a modality field; the entry nests them by modality and
+names its benchmark. The run's own aggregates are checked against its tasks first, so a
+tampered results file is refused rather than silently recomputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.leaderboard.checks import EntryError, compute_aggregates
+from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, ModelCard, Provenance, TaskResult
+from harness.results.leaderboard import LeaderboardEntry as RunEntry
+from harness.results.leaderboard import aggregate_meta_tasks, aggregate_modalities
+
+RUN_SCHEMA_VERSIONS = ("1.0",)
+"""Results-file versions written by ``harness run`` that this module migrates."""
+
+
+def migrate_run_entry(
+    payload: dict[str, Any], benchmark: Benchmark | None = None, model_name: str | None = None
+) -> LeaderboardEntry:
+    """A 2.0 entry from a run's results payload; the benchmark is inferred from its groups if not given."""
+    try:
+        run = RunEntry.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise EntryError(f"{where}: {first['msg']}") from None
+    _check_run_aggregates(run)
+    if run.run.limit is not None:
+        raise EntryError(f"run.limit: the run was partial (--limit {run.run.limit}); only full runs can be added")
+    scores: dict[str, dict[str, TaskResult]] = {}
+    for task, score in run.tasks.items():
+        scores.setdefault(score.modality, {})[task] = TaskResult(
+            task_version=score.version,
+            meta_task=score.meta_task,
+            main_metric=score.main_metric,
+            main_score=score.main_score,
+            metrics=score.metrics,
+            num_queries=score.num_queries,
+            dataset_revision=score.dataset.get("revision"),
+            dataset=score.dataset,
+        )
+    meta = run.model.adapter_metadata
+    entry = LeaderboardEntry(
+        benchmark=benchmark or infer_benchmark(run),
+        model=ModelCard(
+            name=model_name or default_model_name(run.model.name, meta),
+            revision=meta.get("resolved_revision") or meta.get("revision"),
+            adapter=meta.get("adapter", run.model.name),
+            settings=meta.get("settings", {}),
+            dtype=meta.get("dtype"),
+            num_parameters=meta.get("num_parameters"),
+        ),
+        provenance=Provenance(
+            kind="harness_run",
+            date=run.run.finished_at or run.created_at,
+            harness_version=run.harness.version,
+            harness_commit=run.harness.git_commit,
+            python=run.harness.python,
+            packages=run.harness.packages,
+            hardware=meta.get("device"),
+            command=run.run.command,
+            data_source=run.run.data_source,
+        ),
+        scores=scores,
+        aggregates=Aggregates(overall=None, modalities={}, meta_tasks={}),
+    )
+    entry.aggregates = compute_aggregates(entry)
+    return entry
+
+
+def _check_run_aggregates(run: RunEntry) -> None:
+    modalities, overall = aggregate_modalities(run.tasks)
+    meta_tasks = aggregate_meta_tasks(run.tasks)
+    expected: dict[str, Any] = {"overall": overall, "modalities": modalities, "meta_tasks": meta_tasks}
+    for field, want in expected.items():
+        have = getattr(run, field)
+        if isinstance(want, dict):
+            bad = [k for k in set(want) | set(have) if k not in want or k not in have or abs(have[k] - want[k]) > 1e-9]
+            if bad:
+                key = sorted(bad)[0]
+                stored, expected_value = have.get(key), want.get(key)
+                raise EntryError(
+                    f"{field}.{key}: {stored!r} does not match the mean of its per-task scores ({expected_value!r})"
+                )
+        elif (have is None) != (want is None) or (have is not None and abs(have - want) > 1e-9):
+            raise EntryError(f"{field}: {have!r} does not match the mean of its per-task scores ({want!r})")
+
+
+def infer_benchmark(run: RunEntry) -> Benchmark:
+    """The complete group of the run that covers exactly its tasks, as ``group@version``."""
+    tasks = set(run.tasks)
+    matches = [(name, g.version) for name, g in run.groups.items() if g.complete and set(g.tasks) == tasks]
+    if len(matches) != 1:
+        found = ", ".join(f"{n}@{v}" for n, v in matches) or "no group covers exactly the run's tasks"
+        raise EntryError(f"benchmark: cannot tell which benchmark this run is ({found}); pass --benchmark NAME@VERSION")
+    return Benchmark(name=matches[0][0], version=matches[0][1])
+
+
+def default_model_name(registry_name: str, adapter_metadata: dict[str, Any]) -> str:
+    """The checkpoint as given (a hub id), or the last two parts of a local path."""
+    pretrained = adapter_metadata.get("pretrained")
+    if not isinstance(pretrained, str) or not pretrained:
+        return registry_name
+    path = Path(pretrained)
+    if path.is_absolute() or pretrained.startswith(".") or len(path.parts) > 2:
+        return "/".join(path.parts[-2:])
+    return pretrained

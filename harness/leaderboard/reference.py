@@ -1,0 +1,175 @@
+"""Import the reference project's published score files as leaderboard entries.
+
+The score files (``{"metadata": {...}, "metrics": {modality: {dataset_key: {metric: value}}}}``,
+one per model and score-set version) are read verbatim; each dataset key is mapped explicitly
+to a harness task, whose task file supplies the meta-task and the main metric. A key that maps
+to no task is an error unless it is listed in :data:`EXCLUDED_KEYS` with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.leaderboard.checks import EntryError, compute_aggregates
+from harness.leaderboard.entry import (
+    Aggregates,
+    Benchmark,
+    LeaderboardEntry,
+    ModelCard,
+    Provenance,
+    TaskResult,
+)
+from harness.leaderboard.files import entry_text, load_entry
+from harness.leaderboard.folder import ENTRIES_DIR, entry_slug, replace_folder
+from harness.taskspec import TaskIndex
+
+BENCHMARK = "mmeb_v2"
+
+
+@dataclass(frozen=True)
+class ScoreSet:
+    """One published score-set folder: its benchmark version and the modalities imported from it."""
+
+    folder: str
+    version: str
+    modalities: tuple[str, ...]
+    note: str
+
+
+SCORE_SETS = (
+    ScoreSet("v2.0.0", "v2.0.0", ("image", "video", "visdoc"), "the VLM2Vec-V2 paper's numbers (Table 5)"),
+    ScoreSet("v2.0.1", "v2.0.1", ("image", "video", "visdoc"), "MomentSeeker deduplicated, other re-runs"),
+    # Only the visdoc tasks were re-run for v2.1 (page labels of ViDoSeek/MMLongBench fixed);
+    # its image and video scores are copies of v2.0.1, so they are not imported twice.
+    ScoreSet("v2.1-baselines-visdoc-page-fixed", "v2.1", ("visdoc",), "visdoc only, page-fixed ViDoSeek/MMLongBench"),
+)
+
+RENAMED_KEYS = {"ViDoSeek-page-fixed": "ViDoSeek-page", "MMLongBench-page-fixed": "MMLongBench-page"}
+"""Dataset keys of the reference's leaderboard export that name a harness task differently."""
+
+EXCLUDED_KEYS = {"MomentSeeker_1k8": "the old 1,800-query MomentSeeker set, not one of the 78 MMEB-V2 tasks"}
+"""Dataset keys deliberately not imported, with why."""
+
+SOURCE = "TIGER-AI-Lab/VLM2Vec experiments/public/all_scores"
+"""Where the score files come from, recorded in each entry's provenance."""
+
+
+@dataclass
+class ImportReport:
+    """What an import wrote and which dataset keys it left out."""
+
+    written: list[Path] = field(default_factory=list)
+    excluded: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _TaskInfo:
+    modality: str
+    meta_task: str | None
+    main_metric: str
+
+
+def task_catalogue(index: TaskIndex) -> dict[str, _TaskInfo]:
+    """Modality, meta-task and main metric of every task of the MMEB-V2 group."""
+    return {
+        name: _TaskInfo(spec.modality, spec.meta_task, spec.metrics.main)
+        for name in index.expand(BENCHMARK)
+        for spec in [index.tasks[name].spec]
+    }
+
+
+def reference_entry(
+    path: Path, score_set: ScoreSet, catalogue: Mapping[str, _TaskInfo], excluded: dict[str, str]
+) -> LeaderboardEntry:
+    """The entry for one published score file (keys left out are added to ``excluded``)."""
+    raw = path.read_bytes()
+    payload: dict[str, Any] = json.loads(raw)
+    metadata, metrics = payload.get("metadata"), payload.get("metrics")
+    if not isinstance(metadata, dict) or not isinstance(metrics, dict):
+        raise EntryError(f"{path}: expected 'metadata' and 'metrics' objects")
+    scores: dict[str, dict[str, TaskResult]] = {}
+    for modality in score_set.modalities:
+        for key, values in metrics.get(modality, {}).items():
+            if key in EXCLUDED_KEYS:
+                excluded[key] = EXCLUDED_KEYS[key]
+                continue
+            task = RENAMED_KEYS.get(key, key)
+            info = catalogue.get(task)
+            if info is None or info.modality != modality:
+                raise EntryError(f"{path}: metrics.{modality}.{key}: no {modality} task of {BENCHMARK} has this name")
+            where = f"metrics.{modality}.{key}"
+            scores.setdefault(modality, {})[task] = _task_result(path, where, values, info, score_set)
+    entry = LeaderboardEntry(
+        benchmark=Benchmark(name=BENCHMARK, version=score_set.version),
+        model=ModelCard(name=str(metadata["model_name"])),
+        provenance=Provenance(
+            kind="reference_import",
+            date=str(metadata["report_generated_date"]),
+            source=f"{SOURCE}/{score_set.folder}/{path.name} ({score_set.note})",
+            source_sha256=hashlib.sha256(raw).hexdigest(),
+        ),
+        scores=scores,
+        aggregates=Aggregates(overall=None, modalities={}, meta_tasks={}),
+    )
+    entry.aggregates = compute_aggregates(entry)
+    return entry
+
+
+def _task_result(path: Path, where: str, values: Any, info: _TaskInfo, score_set: ScoreSet) -> TaskResult:
+    if not isinstance(values, dict):
+        raise EntryError(f"{path}: {where}: expected an object of metrics")
+    metrics = {name: float(value) for name, value in values.items() if "@" in name}
+    if info.main_metric not in metrics:
+        raise EntryError(f"{path}: {where}: main metric {info.main_metric} is missing")
+    return TaskResult(
+        task_version=score_set.version,
+        meta_task=info.meta_task,
+        main_metric=info.main_metric,
+        main_score=metrics[info.main_metric],
+        metrics=metrics,
+        num_queries=values.get("num_data"),
+    )
+
+
+def import_reference(source: Path, root: Path, index: TaskIndex | None = None) -> ImportReport:
+    """Write one entry per score file of every known score set under ``source`` into ``root``.
+
+    Every file is read and checked before anything is written, so a bad file leaves ``root`` as it was.
+    """
+    catalogue = task_catalogue(index or TaskIndex())
+    report = ImportReport()
+    planned: dict[Path, dict[str, str]] = {}
+    for score_set in SCORE_SETS:
+        folder = source / score_set.folder
+        files = sorted(folder.glob("*.json"))
+        if not files:
+            raise EntryError(f"{folder}: no score files (expected the {score_set.folder} score set)")
+        entries = [reference_entry(path, score_set, catalogue, report.excluded) for path in files]
+        target = root / ENTRIES_DIR / Benchmark(name=BENCHMARK, version=score_set.version).key()
+        planned[target] = {f"{entry_slug(entry)}.json": entry_text(entry) for entry in entries}
+    for target, texts in planned.items():
+
+        def build(staging: Path, target: Path = target, texts: dict[str, str] = texts) -> None:
+            # Entries added by hand under a reference benchmark version are kept.
+            for kept in _own_entries(target):
+                if kept.name not in texts:
+                    shutil.copy2(kept, staging / kept.name)
+            for name, text in texts.items():
+                (staging / name).write_text(text, encoding="utf-8")
+
+        replace_folder(target, build)
+        report.written += [target / name for name in texts]
+    return report
+
+
+def _own_entries(folder: Path) -> list[Path]:
+    """Files in ``folder`` that are not imported reference entries."""
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.glob("*.json")) if load_entry(p).provenance.kind != "reference_import"]

@@ -1,0 +1,88 @@
+"""Builders for leaderboard tests: small, valid run results files and entries, made in code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.leaderboard import Benchmark, LeaderboardEntry, entry_from_payload
+from harness.results.leaderboard import (
+    GroupScore,
+    HarnessInfo,
+    ModelInfo,
+    RunInfo,
+    TaskScore,
+    aggregate_meta_tasks,
+    aggregate_modalities,
+)
+from harness.results.leaderboard import LeaderboardEntry as RunEntry
+
+DEFAULT_TASKS = {
+    "alpha": ("image", "X-CLS", 0.5),
+    "beta": ("image", "X-RET", 0.25),
+    "gamma": ("visdoc", "Y-RET", 0.75),
+}
+"""task -> (modality, meta-task, main score)."""
+
+
+def run_payload(
+    tasks: dict[str, tuple[str, str, float]] | None = None,
+    pretrained: str = "org/model-a",
+    group: str = "bench",
+    version: str = "1.0",
+    task_version: str = "1.0",
+) -> dict[str, Any]:
+    """A ``harness run`` results file (schema 1.0) whose aggregates are consistent."""
+    tasks = DEFAULT_TASKS if tasks is None else tasks
+    scores = {
+        name: TaskScore(
+            version=task_version,
+            modality=modality,
+            meta_task=meta,
+            main_metric="hit@1",
+            main_score=score,
+            metrics={"hit@1": score, "hit@5": min(1.0, score + 0.1)},
+            num_queries=10,
+            num_candidates=20,
+            dataset={"kind": "local", "files": [f"{name}.jsonl"], "revision": None},
+            source_file=f"/tasks/{name}.yaml",
+        )
+        for name, (modality, meta, score) in tasks.items()
+    }
+    modalities, overall = aggregate_modalities(scores)
+    run = RunEntry(
+        model=ModelInfo(
+            name="vlm2vec",
+            adapter_metadata={"adapter": "vlm2vec", "pretrained": pretrained, "revision": "abc123", "device": "cpu"},
+        ),
+        harness=HarnessInfo(version="0.1.0", git_commit="deadbeef", python="3.11.7", packages={}),
+        run=RunInfo(
+            command=["harness", "run"],
+            batch_size=4,
+            limit=None,
+            data_source="local",
+            data_basedir="/data",
+            started_at="2026-01-01T00:00:00+00:00",
+            finished_at="2026-01-01T00:01:00+00:00",
+        ),
+        tasks=scores,
+        groups={
+            group: GroupScore(
+                version=version, aggregate="mean_of_tasks", score=overall, tasks=list(tasks), complete=True
+            )
+        },
+        meta_tasks=aggregate_meta_tasks(scores),
+        modalities=modalities,
+        overall=overall,
+    )
+    return run.model_dump(mode="json")
+
+
+def make_entry(name: str | None = None, **kwargs: Any) -> LeaderboardEntry:
+    """A validated 2.0 entry migrated from :func:`run_payload`."""
+    return entry_from_payload(run_payload(**kwargs), model_name=name)
+
+
+def bench(key: str) -> Benchmark:
+    """``name@version`` as a Benchmark."""
+    name, _, version = key.partition("@")
+    return Benchmark(name=name, version=version)
