@@ -495,15 +495,17 @@ def test_checkpoint_of_an_unsupported_backbone_is_refused(
     )
 
     assert message == (
-        f"'{checkpoint}' has model_type 'bert', which the vlm2vec adapter does not support (supported: qwen2_vl)"
+        f"'{checkpoint}' has model_type 'bert', which the vlm2vec adapter does not support "
+        "(supported: qwen2_vl, qwen2_5_vl)"
     )
 
 
-def test_lora_adapter_only_folder_is_refused_with_advice(
+def test_lora_adapter_whose_base_model_is_missing_is_refused_with_advice(
     tmp_path: Path, mmeb_basedir: Path, valid_task: Path, capsys: pytest.CaptureFixture[str]
 ):
+    missing_base = tmp_path / "no-such-base"
     adapter = write_text(
-        tmp_path / "lora" / "adapter_config.json", json.dumps({"base_model_name_or_path": "Qwen/Qwen2-VL-2B-Instruct"})
+        tmp_path / "lora" / "adapter_config.json", json.dumps({"base_model_name_or_path": str(missing_base)})
     ).parent
 
     message = one_error_line(
@@ -511,8 +513,9 @@ def test_lora_adapter_only_folder_is_refused_with_advice(
         run_args("ok", data=mmeb_basedir, out=tmp_path / "out", include=valid_task, model_args=f"pretrained={adapter}"),
     )
 
-    assert message.startswith(f"{adapter} is a LoRA adapter (base model 'Qwen/Qwen2-VL-2B-Instruct')")
-    assert "merge it into the base model first" in message
+    assert message.startswith(f"{adapter} is a LoRA adapter (base model '{missing_base}')")
+    assert "its base model cannot be loaded" in message
+    assert "pass base_model=PATH in --model_args" in message
 
 
 # --- partial runs -------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_image_modality_runs_all_36_tasks_into_model_and_modality_folder(image_b
             "--output_basedir",
             str(tmp_path),
             "--gpu_ids",
-            "0,1",
+            "0",
         ]
     )
     assert code == 0
@@ -80,24 +80,22 @@ def test_image_modality_runs_all_36_tasks_into_model_and_modality_folder(image_b
     assert json.loads((out / "CIRR_score.json").read_text()) == pytest.approx(reference, abs=1e-12)
 
 
-def test_several_gpu_ids_say_the_run_uses_one(capsys, image_basedir, tmp_path):
-    main(
-        [
-            "--modality",
-            "image",
-            "--model_name",
-            str(GOLDEN / "tiny-qwen2vl"),
-            "--gpu_ids",
-            "0,1",
-            "--data_basedir",
-            str(image_basedir),
-            "--output_basedir",
-            str(tmp_path),
-            "--limit",
-            "1",
-        ]
-    )
-    assert "distributed runs are not available yet" in capsys.readouterr().err
+def test_several_gpu_ids_relaunch_the_runner_as_one_torchrun_rank_per_gpu(monkeypatch, image_basedir, tmp_path):
+    from harness.cli import modality_runner
+
+    launched = {}
+
+    def fake_run(command, env, check):
+        launched.update(command=command, env=env)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(modality_runner.subprocess, "run", fake_run)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    args = ["--modality", "image", "--gpu_ids", "0,1", "--data_basedir", str(image_basedir), "--limit", "1"]
+    assert main(args) == 0
+    command = launched["command"]
+    assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    assert command[5:7] == ["-m", "harness.cli.modality_runner"] and command[7:] == args
 
 
 def test_runner_script_rejects_an_unknown_backbone(tmp_path):

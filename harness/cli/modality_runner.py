@@ -7,14 +7,18 @@ through ``harness run`` and writes to ``<output_basedir>/<model>/<modality>/``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from harness.errors import ModelError
+from harness.distributed import close_world, init_world, launched_by_torchrun, rank_device, torchrun_command
+from harness.errors import HarnessError, ModelError
 from harness.models.base import adapter_for_backbone
 
+DIST_TIMEOUT_MINUTES = 60.0
 MODALITY_GROUPS = {"image": "mmeb_v2_image", "video": "mmeb_v2_video", "visdoc": "mmeb_v2_visdoc"}
 
 
@@ -23,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Evaluate a VLM2Vec Qwen2-VL model on MMEB-V2 by modality.")
     parser.add_argument("--modality", choices=[*MODALITY_GROUPS, "all"], default="image")
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--gpu_ids", default="0", help='comma-separated GPU ids, e.g. "0,1"')
+    parser.add_argument(
+        "--gpu_ids", default="0", help='comma-separated GPU ids; several ("0,1") run one process per GPU via torchrun'
+    )
     parser.add_argument("--data_basedir", type=Path, default=Path("data/vlm2vec_eval"))
     parser.add_argument("--output_basedir", type=Path, default=Path("results"))
     parser.add_argument("--model_name", default="VLM2Vec/VLM2Vec-V2.0")
@@ -46,7 +52,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    device = _device_for(args.gpu_ids)
+    ids = [part.strip() for part in args.gpu_ids.split(",") if part.strip()]
+    if len(ids) > 1 and not launched_by_torchrun():
+        return _relaunch_on_torchrun(ids, list(sys.argv[1:] if argv is None else argv))
+    if launched_by_torchrun():
+        return _run_as_rank(args, adapter, harness_main)
+    return _run_modalities(args, adapter, _device_for(args.gpu_ids), harness_main)
+
+
+def _run_as_rank(args: argparse.Namespace, adapter: str, harness_main: Callable[[list[str]], int]) -> int:
+    """One torchrun rank: join the group once for all modalities, on GPU ``cuda:<LOCAL_RANK>``."""
+    try:
+        device = rank_device("auto", int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    init_world(device, DIST_TIMEOUT_MINUTES)
+    try:
+        return _run_modalities(args, adapter, "auto", harness_main)
+    finally:
+        close_world()
+
+
+def _relaunch_on_torchrun(ids: list[str], argv: list[str]) -> int:
+    """Run this runner again as one torchrun rank per GPU in ``ids`` (gloo on CPU)."""
+    import torch
+
+    env = dict(os.environ)
+    if torch.cuda.is_available():
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
+    else:
+        note = f"note: --gpu_ids {','.join(ids)}: no CUDA device; running {len(ids)} CPU processes (gloo)"
+        print(note, file=sys.stderr)
+    command = torchrun_command(len(ids), "harness.cli.modality_runner", argv)
+    print(f"launching: {' '.join(command)}", file=sys.stderr)
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def _run_modalities(
+    args: argparse.Namespace, adapter: str, device: str, harness_main: Callable[[list[str]], int]
+) -> int:
     modalities = list(MODALITY_GROUPS) if args.modality == "all" else [args.modality]
     model_args = f"pretrained={args.model_name},min_pixels={args.resize_min_pixels},max_pixels={args.resize_max_pixels}"
     if args.model_revision:
@@ -83,11 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _device_for(gpu_ids: str) -> str:
     ids = [part.strip() for part in gpu_ids.split(",") if part.strip()]
-    if len(ids) > 1:
-        print(
-            f"note: --gpu_ids {gpu_ids}: distributed runs are not available yet; running on GPU {ids[0]} only",
-            file=sys.stderr,
-        )
     if not ids:
         return "auto"
     import torch
@@ -101,3 +141,7 @@ def _device_for(gpu_ids: str) -> str:
 def _model_folder(model_name: str) -> str:
     """``VLM2Vec/VLM2Vec-V2.0`` → ``VLM2Vec-V2.0``; a local path → its last part."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model_name.rstrip("/")).name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

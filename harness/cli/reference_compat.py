@@ -71,9 +71,9 @@ def _run(args: argparse.Namespace) -> int:
         "revision": args.model_revision,
         "pooling": args.pooling,
         "normalize": args.normalize,
-        "min_pixels": args.resize_min_pixels,
-        "max_pixels": args.resize_max_pixels,
     }
+    if adapter == "vlm2vec":  # the reference's GME wrapper keeps its own 256-1280 token bounds
+        model_args.update(min_pixels=args.resize_min_pixels, max_pixels=args.resize_max_pixels)
     encoder = create_encoder(adapter, model_args, args.device)
     options = EvalOptions(
         data_basedir=args.data_basedir.resolve(),

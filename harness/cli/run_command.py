@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from typing import Any
 
 from harness.cli import add_common_flags
 from harness.cli.progress import RichReporter, print_summary
+from harness.distributed import World, close_world, init_world, launched_by_torchrun, rank_device, world_joined
 from harness.engine.evaluate import EvalOptions
 from harness.engine.run import run_tasks
 from harness.errors import HarnessError
 from harness.models import create_encoder, parse_model_args, registered_models
 from harness.taskspec import TaskIndex
+from harness.taskspec.index import Selection
 
 DEFAULT_MODEL = "vlm2vec"
 
@@ -43,6 +46,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--top_k", type=int, default=10, help="ranked candidates kept per query with --predictions topk"
     )
+    parser.add_argument(
+        "--dist_timeout",
+        type=float,
+        default=60.0,
+        help="under torchrun: minutes a rank waits for the others before the run stops (default 60)",
+    )
     add_common_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -64,13 +73,34 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessError("--batch_size must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise HarnessError("--limit must be >= 1")
+    if args.dist_timeout <= 0:
+        raise HarnessError("--dist_timeout must be > 0 minutes")
     plan = plan_run(args)
     index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
     selection = index.select(plan.tasks)
-    reporter = RichReporter()
+    world: World | None = None
+    device = args.device
+    owns_world = not world_joined()
+    if launched_by_torchrun():
+        device = rank_device(args.device, int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
+        world = init_world(device, args.dist_timeout)
+    try:
+        return _run_plan(args, plan, index, selection, device, world)
+    finally:
+        if world is not None and owns_world:
+            close_world()
+
+
+def _run_plan(
+    args: argparse.Namespace, plan: RunPlan, index: TaskIndex, selection: Selection, device: str, world: World | None
+) -> int:
+    main_process = world is None or world.is_main
+    reporter = RichReporter() if main_process else None
     settings = ", ".join(f"{k}={v}" for k, v in plan.model_args.items()) or "defaults"
-    reporter.message(f"model {plan.model} ({settings})")
-    encoder = create_encoder(plan.model, plan.model_args, args.device)
+    if reporter is not None:
+        where = f" on {world.world_size} processes" if world is not None else ""
+        reporter.message(f"model {plan.model} ({settings}){where}")
+    encoder = create_encoder(plan.model, plan.model_args, device)
     options = EvalOptions(
         data_basedir=plan.data_basedir.resolve(),
         output_dir=plan.output_dir,
@@ -80,8 +110,11 @@ def run(args: argparse.Namespace) -> int:
         predictions=args.predictions,
         top_k=args.top_k,
     )
+    if reporter is None:
+        run_tasks(index, selection, plan.model, encoder, options, sys.argv, None, world)
+        return 0
     with reporter:
-        result = run_tasks(index, selection, plan.model, encoder, options, sys.argv, reporter)
+        result = run_tasks(index, selection, plan.model, encoder, options, sys.argv, reporter, world)
     print_summary(result.entry)
     reporter.message(f"results: {plan.output_dir}/ (leaderboard entry {result.path})")
     return 0

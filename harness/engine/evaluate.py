@@ -16,8 +16,11 @@ from typing import Literal, Protocol
 import numpy as np
 
 from harness.data import DataSourceMode, TaskData, build_task_data, load_rows, resolve_inside
-from harness.engine.encode import ProgressHook, encode_inputs, unique_inputs
+from harness.distributed import World
+from harness.engine.encode import Embeddings, ProgressHook, encode_unique, unique_inputs
+from harness.engine.maxsim import rank_global_maxsim, rank_local_maxsim
 from harness.engine.rank import Rankings, rank_global, rank_local
+from harness.engine.tokens import TokenStore
 from harness.errors import DataError, MediaError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import image_name
@@ -53,8 +56,13 @@ def evaluate_task(
     encoder: Encoder,
     options: EvalOptions,
     progress: EncodingProgress | None = None,
-) -> TaskScore:
-    """Evaluate ``loaded`` with ``encoder``, write its five files, and return its score."""
+    world: World | None = None,
+) -> TaskScore | None:
+    """Evaluate ``loaded`` with ``encoder``, write its five files, and return its score.
+
+    In a distributed run every rank encodes its share; rank 0 alone ranks, scores and writes,
+    and the other ranks return ``None``.
+    """
     spec = loaded.spec
     limit = min(x for x in (spec.num_rows, options.limit, 2**63) if x is not None)
     rows = load_rows(spec.dataset, options.data_basedir, options.data_source, limit=limit)
@@ -65,26 +73,21 @@ def evaluate_task(
     )
     data = build_task_data(spec, rows, media_root, data_basedir=options.data_basedir, data_source=options.data_source)
     num_excluded = _exclude_unscorable(spec.task, data)
-    graded = spec.relevance.kind == "qrels"
 
-    query_embeddings = _encode_side(
-        encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress
-    )
+    queries = _encode_side(encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress, world)
     candidate_ids = list(data.candidates)
-    candidate_embeddings = _encode_side(
-        encoder, [data.candidates[i] for i in candidate_ids], "candidate", spec.task, data, options, progress
+    candidates = _encode_side(
+        encoder, [data.candidates[i] for i in candidate_ids], "candidate", spec.task, data, options, progress, world
     )
+    if queries is None or candidates is None:  # not rank 0: its share is sent
+        return None
 
-    depth = None if options.predictions == "full" else max(options.top_k, *spec.metrics.k)
-    rankings = _rank(spec.ranking, query_embeddings, candidate_embeddings, candidate_ids, data, depth)
-    relevances = [dict(q.relevance) for q in data.queries]
-    metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
-    counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
-    if graded:
-        counts["num_excluded"] = num_excluded
-    embeddings = (query_embeddings, candidate_embeddings)
-    _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
-    write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts})
+    try:
+        metrics = _score_and_write(loaded, data, (queries, candidates), candidate_ids, options, num_excluded)
+    finally:
+        for side in (queries, candidates):
+            if isinstance(side.embeddings, TokenStore):
+                side.embeddings.close()
     return TaskScore(
         version=spec.version,
         modality=spec.modality,
@@ -98,6 +101,28 @@ def evaluate_task(
         dataset={**rows.provenance, "split": spec.dataset.split, "revision": spec.dataset.revision, **data.sources},
         source_file=str(loaded.source),
     )
+
+
+def _score_and_write(
+    loaded: LoadedTask,
+    data: TaskData,
+    embeddings: tuple[EncodedSide, EncodedSide],
+    candidate_ids: list[str],
+    options: EvalOptions,
+    num_excluded: int,
+) -> dict[str, float]:
+    """Rank, score and write the task's five files; return its metrics."""
+    spec = loaded.spec
+    depth = None if options.predictions == "full" else max(options.top_k, *spec.metrics.k)
+    rankings = _rank(spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth)
+    relevances = [dict(q.relevance) for q in data.queries]
+    metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
+    counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
+    if spec.relevance.kind == "qrels":
+        counts["num_excluded"] = num_excluded
+    _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
+    write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts})
+    return metrics
 
 
 def _exclude_unscorable(task: str, data: TaskData) -> int:
@@ -116,6 +141,20 @@ def _exclude_unscorable(task: str, data: TaskData) -> int:
     return excluded
 
 
+@dataclass
+class EncodedSide:
+    """The embeddings of one side's distinct inputs and, per query or candidate, its row among them."""
+
+    embeddings: Embeddings
+    rows: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        """One embedding per query or candidate (single-vector encoders only)."""
+        if isinstance(self.embeddings, TokenStore):
+            raise TypeError("token-matrix embeddings have no dense form")
+        return self.embeddings[self.rows]
+
+
 def _encode_side(
     encoder: Encoder,
     inputs: Sequence[EncodeInput],
@@ -124,14 +163,22 @@ def _encode_side(
     data: TaskData,
     options: EvalOptions,
     progress: EncodingProgress | None,
-) -> np.ndarray:
+    world: World | None,
+) -> EncodedSide | None:
     distinct, inverse = unique_inputs(inputs)
     hook: ProgressHook | None = progress(task, side, len(distinct)) if progress is not None else None
+
+    def explain(error: Exception) -> Exception:
+        if isinstance(error, MediaError):
+            return DataError(f"task '{task}', {_row_of_media(data, error.path)}: {error}")
+        return error
+
+    stage = f"encoding the {side} inputs of task '{task}'"
     try:
-        embeddings = encode_inputs(encoder, distinct, side, options.batch_size, hook)
+        embeddings = encode_unique(encoder, distinct, side, options.batch_size, hook, world, stage, explain)
     except MediaError as error:
-        raise DataError(f"task '{task}', {_row_of_media(data, error.path)}: {error}") from None
-    return embeddings[inverse]
+        raise explain(error) from None
+    return None if embeddings is None else EncodedSide(embeddings, inverse)
 
 
 def _row_of_media(data: TaskData, name: str) -> str:
@@ -154,32 +201,43 @@ def _media_names(item: EncodeInput) -> set[str]:
 
 def _rank(
     mode: str,
-    query_embeddings: np.ndarray,
-    candidate_embeddings: np.ndarray,
+    queries: EncodedSide,
+    candidates: EncodedSide,
     candidate_ids: list[str],
     data: TaskData,
     depth: int | None,
 ) -> Rankings:
+    lists = [q.candidate_ids for q in data.queries]
+    if isinstance(queries.embeddings, TokenStore) and isinstance(candidates.embeddings, TokenStore):
+        if mode == "local":
+            stored = {candidate_id: int(row) for candidate_id, row in zip(candidate_ids, candidates.rows, strict=True)}
+            return rank_local_maxsim(queries.embeddings, queries.rows, candidates.embeddings, stored, lists, depth)
+        return rank_global_maxsim(
+            queries.embeddings, queries.rows, candidates.embeddings, candidates.rows, candidate_ids, depth
+        )
     if mode == "local":
         rows = {candidate_id: i for i, candidate_id in enumerate(candidate_ids)}
-        lists = [q.candidate_ids for q in data.queries]
-        return rank_local(query_embeddings, candidate_embeddings, rows, lists, depth)
-    return rank_global(query_embeddings, candidate_embeddings, candidate_ids, depth)
+        return rank_local(queries.dense(), candidates.dense(), rows, lists, depth)
+    return rank_global(queries.dense(), candidates.dense(), candidate_ids, depth)
 
 
 def _write_task_files(
     output_dir: Path,
     task: str,
     data: TaskData,
-    embeddings: tuple[np.ndarray, np.ndarray],
+    embeddings: tuple[EncodedSide, EncodedSide],
     candidate_ids: list[str],
     rankings: Rankings,
     relevance_kind: str,
 ) -> None:
     graded = relevance_kind == "qrels"
     paths = task_paths(output_dir, task)
-    write_embeddings(paths["qry"], embeddings[0], [str(i) for i in range(len(data.queries))])
-    write_embeddings(paths["tgt"], embeddings[1], candidate_ids)
+    query_ids = [str(i) for i in range(len(data.queries))]
+    for path, side, ids in ((paths["qry"], embeddings[0], query_ids), (paths["tgt"], embeddings[1], candidate_ids)):
+        if isinstance(side.embeddings, TokenStore):
+            side.embeddings.write(path, side.rows, ids)
+        else:
+            write_embeddings(path, side.dense(), ids)
     write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance, relevance_kind) for q in data.queries))
     write_jsonl(
         paths["pred"],

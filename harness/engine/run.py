@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import harness
+from harness.distributed import World
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.models.base import Encoder
 from harness.results.files import write_json
@@ -64,8 +65,13 @@ def run_tasks(
     options: EvalOptions,
     command: Sequence[str],
     reporter: RunReporter | None = None,
+    world: World | None = None,
 ) -> RunResult:
-    """Evaluate every selected task in order, writing results as each one finishes."""
+    """Evaluate every selected task in order, writing results as each one finishes.
+
+    In a distributed run every rank calls this; only rank 0 scores tasks and writes files (the
+    entry returned on other ranks has no tasks).
+    """
     entry = LeaderboardEntry(
         model=ModelInfo(name=model_name, adapter_metadata=encoder.metadata()),
         harness=harness_info(),
@@ -82,14 +88,17 @@ def run_tasks(
     for position, loaded in enumerate(selection.tasks, start=1):
         if reporter is not None:
             reporter.task_started(loaded, position, len(selection.tasks))
-        score = evaluate_task(loaded, encoder, options, reporter.encoding if reporter is not None else None)
+        score = evaluate_task(loaded, encoder, options, reporter.encoding if reporter is not None else None, world)
+        if score is None:  # not rank 0
+            continue
         entry.tasks[loaded.spec.task] = score
         update_aggregates(entry, index, selection)
         write_json(path, entry.model_dump(mode="json"), indent=2)
         if reporter is not None:
             reporter.task_finished(loaded, score)
     entry.run.finished_at = _now()
-    write_json(path, entry.model_dump(mode="json"), indent=2)
+    if world is None or world.is_main:
+        write_json(path, entry.model_dump(mode="json"), indent=2)
     return RunResult(entry=entry, path=path)
 
 

@@ -45,7 +45,7 @@ def register_model(*names: str, description: str = "") -> Callable[[EncoderFacto
     return decorate
 
 
-BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec"}
+BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec", "qwen2_5_vl": "vlm2vec", "gme": "gme"}
 """The reference's ``--model_backbone`` names and the adapter that serves each."""
 
 
@@ -56,6 +56,11 @@ def adapter_for_backbone(backbone: str) -> str:
         supported = ", ".join(BACKBONE_ADAPTERS)
         raise ModelError(f"--model_backbone {backbone} is not supported (supported: {supported})")
     return adapter
+
+
+def is_registered(name: str) -> bool:
+    """Whether an adapter is registered as ``name`` (built-ins and plugins loaded so far)."""
+    return name in _REGISTRY
 
 
 def registered_models() -> dict[str, str]:
@@ -77,6 +82,21 @@ def create_encoder(name: str, model_args: Mapping[str, Any], device: str) -> Enc
     return factory(model_args, device)
 
 
+_BUILTIN_ADAPTER_MODULES = (
+    "harness.models.qwen2_vl",
+    "harness.models.dual_encoder",
+    "harness.models.text_encoder",
+    "harness.models.late_interaction.colvision",
+)
+"""Modules whose import registers the built-in adapters (torch loads lazily inside them)."""
+
+
 def _load_builtin_adapters() -> None:
-    # Importing the adapter package runs its @register_model decorators; torch loads lazily.
-    import harness.models.qwen2_vl  # noqa: F401
+    # Importing an adapter module runs its @register_model decorators; then third-party plugins register.
+    import importlib
+
+    from harness.models.plugins import load_plugins
+
+    for module in _BUILTIN_ADAPTER_MODULES:
+        importlib.import_module(module)
+    load_plugins()

@@ -1,28 +1,30 @@
-"""The VLM2Vec adapter for Qwen2-VL checkpoints (VLM2Vec-V2.0 and compatible).
+"""The VLM2Vec adapter for Qwen2-VL and Qwen2.5-VL checkpoints (VLM2Vec-V2.0, V1 and compatible).
 
 It reproduces the reference encoder on stock transformers: VLM2Vec's prompt syntax (the image
 token followed by the text, no chat template, no ``<|vision_start|>``), plain 1-D positions
 (the reference's M-RoPE code finds no vision segment without ``<|vision_start|>``), last-token
 pooling and optional L2 normalisation. See ``docs/fidelity.md`` for every deviation checked.
+An adapter-only checkpoint (VLM2Vec-V2.0 is published so) is merged into its base model.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
+from harness.models.checkpoint import describe_model
+from harness.models.qwen2_vl.loading import SUPPORTED_MODEL_TYPES, detect_model_type, load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image, load_video
+from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
-SUPPORTED_MODEL_TYPES = ("qwen2_vl",)
+__all__ = ["SUPPORTED_MODEL_TYPES", "VLM2VecQwen2VL", "VLM2VecSettings", "create_vlm2vec", "detect_backbone"]
+
 IMAGE_TOKEN = "<|image_pad|>"
 VIDEO_TOKEN = "<|video_pad|>"
 
@@ -33,9 +35,11 @@ class VLM2VecSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     pretrained: str = "VLM2Vec/VLM2Vec-V2.0"
-    """Hub id or local folder of a full (merged) Qwen2-VL checkpoint."""
+    """Hub id or local folder: a full Qwen2-VL / Qwen2.5-VL checkpoint, or a LoRA adapter (merged on load)."""
     revision: str | None = None
     """Hub revision to pin (commit hash, tag or branch)."""
+    base_model: str | None = None
+    """For a LoRA adapter: the base model, instead of adapter_config's ``base_model_name_or_path``."""
     pooling: Literal["eos", "last"] = "eos"
     """Last-token pooling (``eos`` and ``last`` are the same rule in the reference)."""
     normalize: bool = True
@@ -44,6 +48,8 @@ class VLM2VecSettings(BaseModel):
     """Smallest image area after smart-resize (reference default 56·56)."""
     max_pixels: int = 1003520
     """Largest image area after smart-resize (reference default 28·28·1280)."""
+    image_resolution: Literal["high", "mid", "low"] | None = None
+    """Resize images to 1344² / 672² / 128² first (the reference's V1 setting: ``high``); none for V2.0."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """``auto``: bfloat16 on GPU (as the reference), float32 on CPU."""
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
@@ -52,46 +58,42 @@ class VLM2VecSettings(BaseModel):
     """Allow code from the checkpoint repository to run; off unless you ask for it."""
 
 
-@register_model("vlm2vec", description="VLM2Vec on a Qwen2-VL backbone (eos pooling, reference prompt syntax)")
+@register_model(
+    "vlm2vec", description="VLM2Vec on Qwen2-VL / Qwen2.5-VL (V2.0, V1, LoRA merged; eos pooling, reference prompts)"
+)
 def create_vlm2vec(model_args: Mapping[str, Any], device: str) -> VLM2VecQwen2VL:
     """Build the adapter from ``--model_args``."""
-    try:
-        settings = VLM2VecSettings(**model_args)
-    except ValidationError as error:
-        first = error.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        if first["type"] == "extra_forbidden":
-            valid = ", ".join(VLM2VecSettings.model_fields)
-            raise ModelError(f"unknown model_arg '{key}' for vlm2vec (valid: {valid})") from None
-        raise ModelError(f"model_arg '{key}': {first['msg']}") from None
-    return VLM2VecQwen2VL(settings, device)
+    return VLM2VecQwen2VL(parse_settings(VLM2VecSettings, model_args, "vlm2vec"), device)
 
 
 class VLM2VecQwen2VL:
     """Encoder for VLM2Vec-style Qwen2-VL checkpoints."""
 
     def __init__(self, settings: VLM2VecSettings, device: str) -> None:
-        import torch
-
         self.settings = settings
-        self.device = _resolve_device(device)
-        self.dtype = _resolve_dtype(settings.dtype, self.device)
-        self.model_type = detect_backbone(settings.pretrained, settings.revision, settings.trust_remote_code)
-        self.attn_implementation = _resolve_attention(settings.attn_implementation, self.device)
-        self.processor = build_processor(
-            settings.pretrained, settings.revision, settings.min_pixels, settings.max_pixels, settings.trust_remote_code
-        )
-        from transformers import Qwen2VLForConditionalGeneration
-
-        model = Qwen2VLForConditionalGeneration.from_pretrained(
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(settings.dtype, self.device)
+        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        self.loaded = load_checkpoint(
             settings.pretrained,
-            revision=settings.revision or "main",
-            dtype=getattr(torch, self.dtype),
+            settings.revision,
+            settings.base_model,
+            adapter="vlm2vec",
+            dtype=self.dtype,
             attn_implementation=self.attn_implementation,
             trust_remote_code=settings.trust_remote_code,
         )
-        self.model: Any = model.to(self.device).eval()  # type: ignore[arg-type]
-        self.resolved_revision = getattr(model.config, "_commit_hash", None)
+        self.model_type = self.loaded.model_type
+        self.processor = build_processor(
+            self.loaded.processor_source,
+            self.loaded.processor_revision,
+            settings.min_pixels,
+            settings.max_pixels,
+            settings.trust_remote_code,
+            model_type=self.model_type,
+        )
+        self.model: Any = self.loaded.model.to(self.device).eval()
+        self.resolved_revision = getattr(self.model.config, "_commit_hash", None)
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
         """Embed one batch; text-only, image and video rows may be mixed freely."""
@@ -108,7 +110,7 @@ class VLM2VecQwen2VL:
             # depends on the batch. Encode it as one pad token instead: the same vector every time.
             texts.append(text or self.processor.tokenizer.pad_token)
             if item.image is not None:
-                images.append(load_image(item.image))
+                images.append(load_image(item.image, self.settings.image_resolution))
             if item.video is not None:
                 videos.append(load_video(item.video, self.settings.min_pixels, self.settings.max_pixels))
         batch = self.processor(
@@ -137,78 +139,27 @@ class VLM2VecQwen2VL:
 
     def metadata(self) -> dict[str, Any]:
         """Settings and environment needed to reproduce the embeddings."""
-        import torch
-        import transformers
-
         return {
-            "adapter": "vlm2vec",
+            **describe_model(
+                self.model,
+                adapter="vlm2vec",
+                embedding_dim=self.model.config.text_config.hidden_size,
+                dtype=self.dtype,
+                device=self.device,
+            ),
             "backbone": self.model_type,
             "pretrained": self.settings.pretrained,
             "revision": self.settings.revision,
-            "resolved_revision": self.resolved_revision,
             "settings": self.settings.model_dump(),
-            "dtype": self.dtype,
-            "device": self.device,
+            "checkpoint": self.loaded.facts,
             "attn_implementation": self.attn_implementation,
-            "num_parameters": int(sum(p.numel() for p in self.model.parameters())),
-            "embedding_dim": int(self.model.config.text_config.hidden_size),
+            "pooling": "last token",
+            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
             "image_backend": "pil",
             "positions": "1d",
-            "torch_version": torch.__version__,
-            "transformers_version": transformers.__version__,
         }
 
 
 def detect_backbone(checkpoint: str, revision: str | None, trust_remote_code: bool) -> str:
-    """Read the checkpoint's ``model_type``; refuse adapters-only folders and other backbones."""
-    local = Path(checkpoint)
-    if local.is_dir() and (local / "adapter_config.json").is_file() and not (local / "config.json").is_file():
-        base = json.loads((local / "adapter_config.json").read_text()).get("base_model_name_or_path")
-        raise ModelError(
-            f"{checkpoint} is a LoRA adapter (base model {base!r}); merged loading of adapters is not "
-            "supported yet: merge it into the base model first (peft merge_and_unload) and pass the merged folder"
-        )
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(
-            checkpoint, revision=revision or "main", trust_remote_code=trust_remote_code
-        )
-    except Exception as error:  # missing folder, no network, bad json: all user-actionable
-        raise ModelError(f"cannot load a model config from '{checkpoint}': {type(error).__name__}: {error}") from None
-    model_type = getattr(config, "model_type", None)
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ModelError(
-            f"'{checkpoint}' has model_type '{model_type}', which the vlm2vec adapter does not support "
-            f"(supported: {', '.join(SUPPORTED_MODEL_TYPES)})"
-        )
-    return str(model_type)
-
-
-def _resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError(f"--device {device} requested but CUDA is not available")
-    return device
-
-
-def _resolve_dtype(dtype: str, device: str) -> str:
-    if dtype == "auto":
-        return "bfloat16" if device.startswith("cuda") else "float32"
-    return dtype
-
-
-def _resolve_attention(choice: str, device: str) -> str:
-    if choice != "auto":
-        return choice
-    if device.startswith("cuda"):
-        try:
-            import flash_attn  # noqa: F401
-
-            return "flash_attention_2"
-        except ImportError:
-            return "sdpa"
-    return "sdpa"
+    """The checkpoint's ``model_type`` when the vlm2vec adapter serves it; ``ModelError`` otherwise."""
+    return detect_model_type(checkpoint, revision, trust_remote_code, "vlm2vec")

@@ -31,9 +31,19 @@ RESIZE_FACTOR = 28
 MAX_ASPECT_RATIO = 200
 
 
-def load_image(image: Path | ImageData) -> Image.Image:
-    """Open an image as the reference collator does: RGB, small images blown up to 56×56."""
+IMAGE_RESOLUTIONS = {"high": (1344, 1344), "mid": (672, 672), "low": (128, 128)}
+"""The reference's ``--image_resolution`` presets (used with ``--resize_use_processor false``, as for V1)."""
+
+
+def load_image(image: Path | ImageData, resolution: str | None = None) -> Image.Image:
+    """Open an image as the reference collator does: RGB, small images blown up to 56×56.
+
+    ``resolution`` (``high``/``mid``/``low``) first resizes it to that fixed square, as the
+    reference does for VLM2Vec V1 checkpoints; the processor's pixel bounds then still apply.
+    """
     opened = open_image(image)
+    if resolution is not None:
+        opened = opened.resize(IMAGE_RESOLUTIONS[resolution])
     if min(opened.size) < SMALL_SIDE:
         opened = opened.resize(SMALL_IMAGE_SIZE)
     return opened
@@ -73,15 +83,24 @@ def load_video(ref: VideoRef, min_pixels: int, max_pixels: int) -> list[Image.Im
     ]
 
 
+PROCESSOR_CLASSES = {"qwen2_vl": "Qwen2VLProcessor", "qwen2_5_vl": "Qwen2_5_VLProcessor"}
+
+
 def build_processor(
-    checkpoint: str, revision: str | None, min_pixels: int, max_pixels: int, trust_remote_code: bool
+    checkpoint: str,
+    revision: str | None,
+    min_pixels: int,
+    max_pixels: int,
+    trust_remote_code: bool,
+    model_type: str = "qwen2_vl",
 ) -> Any:
-    """A ``Qwen2VLProcessor`` with the PIL image backend, the given pixel bounds, left padding.
+    """A Qwen2-VL (or Qwen2.5-VL) processor with the PIL image backend, the given pixel bounds, left padding.
 
     The video processor neither resizes nor samples: ``load_video`` hands it frames already at
     their final size, and the task already picked the frames.
     """
-    from transformers import AutoImageProcessor, AutoTokenizer, AutoVideoProcessor, Qwen2VLProcessor
+    import transformers
+    from transformers import AutoImageProcessor, AutoTokenizer, AutoVideoProcessor
 
     common: dict[str, Any] = {"revision": revision or "main", "trust_remote_code": trust_remote_code}
     size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
@@ -101,4 +120,5 @@ def build_processor(
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, **common)
     # Pooling takes position -1, which is the last real token only with left padding.
     tokenizer.padding_side = "left"
-    return Qwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor)
+    processor_class = getattr(transformers, PROCESSOR_CLASSES[model_type])
+    return processor_class(image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor)

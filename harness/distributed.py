@@ -1,0 +1,186 @@
+"""Data-parallel evaluation on ``torchrun``: one process per device, rank 0 scores and writes.
+
+Every rank loads the tasks and the model, encodes its own share of each task's unique inputs,
+and sends the embeddings to rank 0, which ranks, scores and writes every file. Shares are whole
+batches of the size-sorted batch plan, dealt out by estimated cost (longest first, to the least
+loaded rank), so no rank encodes a duplicate row and every batch is the one a single process
+would encode: the embeddings equal a single-process run's.
+
+Failures: before each gather the ranks exchange their status, so an error on one rank stops all
+of them with a message naming that rank; a rank that dies outright is caught by torchrun, which
+stops the others; a rank that hangs is caught by the process-group timeout (``--dist_timeout``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from harness.errors import HarnessError
+
+GATHER_BYTES = 64 << 20
+"""Largest payload one rank sends to rank 0 in one gather round (bounds the memory of a round)."""
+
+
+class DistributedError(HarnessError):
+    """A rank failed, so the whole distributed run stops."""
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place in a distributed run and the group used for host-side exchange."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    group: Any
+    """The process group for CPU objects (gloo): embeddings are NumPy arrays on the host."""
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0, the rank that scores and writes."""
+        return self.rank == 0
+
+    def check(self, stage: str, error: BaseException | None) -> None:
+        """Exchange statuses; raise ``DistributedError`` on every rank if any rank failed ``stage``."""
+        import torch.distributed as dist
+
+        status = None if error is None else f"{type(error).__name__}: {error}"
+        statuses: list[str | None] = [None] * self.world_size
+        dist.all_gather_object(statuses, status, group=self.group)
+        failed = [(rank, message) for rank, message in enumerate(statuses) if message is not None]
+        if failed:
+            rank, message = failed[0]
+            others = f" (and rank {', '.join(str(r) for r, _ in failed[1:])})" if len(failed) > 1 else ""
+            raise DistributedError(f"rank {rank} failed while {stage}{others}: {message}") from error
+
+    def gather_to_main(
+        self, rows: Sequence[int], load: Callable[[int], np.ndarray], nbytes: Sequence[int]
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Send this rank's arrays to rank 0 in rounds of at most ``GATHER_BYTES`` per rank.
+
+        ``rows[i]`` is the global index of the ``i``-th local array, ``load(i)`` reads it and
+        ``nbytes[i]`` is its size. Yields ``(global index, array)`` on rank 0, nothing elsewhere.
+        """
+        import torch.distributed as dist
+
+        pieces = _split_by_bytes(nbytes, GATHER_BYTES)
+        counts: list[int] = [0] * self.world_size
+        dist.all_gather_object(counts, len(pieces), group=self.group)
+        for round_index in range(max(counts)):
+            piece = pieces[round_index] if round_index < len(pieces) else range(0)
+            payload = [(rows[i], load(i)) for i in piece]
+            received: list[Any] | None = [None] * self.world_size if self.is_main else None
+            dist.gather_object(payload, received, dst=0, group=self.group)
+            if received is not None:
+                for rank_items in received:
+                    yield from rank_items
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+        import torch.distributed as dist
+
+        dist.barrier(group=self.group)
+
+
+def launched_by_torchrun() -> bool:
+    """True when the torchrun environment (``RANK``, ``WORLD_SIZE``) describes several processes."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+def init_world(device: str, timeout_minutes: float) -> World:
+    """Join the process group that torchrun describes: nccl for CUDA devices, gloo on CPU."""
+    import torch.distributed as dist
+
+    timeout = timedelta(minutes=timeout_minutes)
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, timeout=timeout)
+    # Embeddings travel as host objects; NCCL only moves device tensors, so they use a gloo group.
+    group = dist.new_group(backend="gloo", timeout=timeout) if backend == "nccl" else dist.group.WORLD
+    return World(
+        rank=dist.get_rank(),
+        world_size=dist.get_world_size(),
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        group=group,
+    )
+
+
+def world_joined() -> bool:
+    """True when this process is already in a process group (e.g. joined by an outer runner)."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
+def torchrun_command(num_processes: int, module: str, args: Sequence[str]) -> list[str]:
+    """The command that runs ``python -m module args`` as ``num_processes`` ranks on this machine."""
+    import sys
+
+    return [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={num_processes}",
+        "-m", module, *args,
+    ]
+
+
+def close_world() -> None:
+    """Leave the process group (no-op when none was joined)."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def rank_device(device: str, local_rank: int, world_size: int) -> str:
+    """The device of one rank: ``auto`` and ``cuda`` become ``cuda:<local rank>`` when CUDA is present."""
+    import torch
+
+    if device.startswith("cuda:") and world_size > 1:
+        raise HarnessError(
+            f"--device {device}: a distributed run gives each rank its own GPU (cuda:<LOCAL_RANK>); "
+            "pass --device auto or cuda and choose GPUs with CUDA_VISIBLE_DEVICES"
+        )
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise HarnessError("--device cuda requested but CUDA is not available")
+        if local_rank >= torch.cuda.device_count():
+            raise HarnessError(
+                f"rank with LOCAL_RANK {local_rank} has no GPU ({torch.cuda.device_count()} visible): "
+                "start at most one process per GPU (--nproc_per_node)"
+            )
+        torch.cuda.set_device(local_rank)
+        return f"cuda:{local_rank}"
+    return "cpu" if device == "auto" else device
+
+
+def assign_batches(costs: Sequence[float], world_size: int) -> list[list[int]]:
+    """Deal batch indices to ranks: costliest first, each to the least loaded rank (ties: lower rank).
+
+    Each rank's list is sorted, so it encodes its batches in plan order.
+    """
+    loads = [0.0] * world_size
+    shares: list[list[int]] = [[] for _ in range(world_size)]
+    for batch in sorted(range(len(costs)), key=lambda b: (-costs[b], b)):
+        rank = min(range(world_size), key=lambda r: (loads[r], r))
+        loads[rank] += costs[batch]
+        shares[rank].append(batch)
+    return [sorted(share) for share in shares]
+
+
+def _split_by_bytes(nbytes: Sequence[int], limit: int) -> list[range]:
+    """Consecutive runs of positions whose sizes add up to at most ``limit`` (one position at least)."""
+    pieces: list[range] = []
+    start, size = 0, 0
+    for position, count in enumerate(nbytes):
+        if position > start and size + count > limit:
+            pieces.append(range(start, position))
+            start, size = position, 0
+        size += count
+    if start < len(nbytes):
+        pieces.append(range(start, len(nbytes)))
+    return pieces

@@ -1,0 +1,63 @@
+"""Reading checkpoints: their config (with a clear word on remote code) and what the results record about them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.errors import ModelError
+
+
+def load_config(checkpoint: str, revision: str | None, trust_remote_code: bool) -> Any:
+    """The checkpoint's transformers config; ``ModelError`` when it cannot be read or needs remote code."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(checkpoint, revision=revision or "main", trust_remote_code=trust_remote_code)
+    except Exception as error:  # missing folder, no network, bad json: all user-actionable
+        if "trust_remote_code" in str(error) and not trust_remote_code:
+            raise ModelError(
+                f"'{checkpoint}' ships its own model code, which runs only with trust_remote_code=true "
+                "(add it to --model_args if you trust that repository)"
+            ) from None
+        raise ModelError(f"cannot load a model config from '{checkpoint}': {type(error).__name__}: {error}") from None
+
+
+def unsupported_model_type(checkpoint: str, model_type: object, adapter: str, supported: tuple[str, ...]) -> ModelError:
+    """The error for a checkpoint of a type ``adapter`` does not serve, listing the ones it does."""
+    return ModelError(
+        f"'{checkpoint}' has model_type '{model_type}', which the {adapter} adapter does not support "
+        f"(supported: {', '.join(supported)})"
+    )
+
+
+def describe_model(model: Any, *, adapter: str, embedding_dim: int, dtype: str, device: str) -> dict[str, Any]:
+    """The facts every adapter records in results: revision, size, dtype, attention, versions."""
+    import torch
+    import transformers
+
+    config = model.config
+    return {
+        "adapter": adapter,
+        "model_class": type(model).__name__,
+        "model_type": getattr(config, "model_type", None),
+        # A hub download records the commit it resolved to; a local folder has none.
+        "resolved_revision": getattr(config, "_commit_hash", None),
+        "num_parameters": int(sum(p.numel() for p in model.parameters())),
+        "embedding_dim": int(embedding_dim),
+        "dtype": dtype,
+        "device": device,
+        "attn_implementation": getattr(config, "_attn_implementation", None),
+        "torch_version": torch.__version__,
+        "transformers_version": transformers.__version__,
+    }
+
+
+def local_checkpoint_facts(checkpoint: str) -> dict[str, Any]:
+    """For a local folder (which has no commit hash): its absolute path and its weight files with their sizes."""
+    from pathlib import Path
+
+    folder = Path(checkpoint)
+    if not folder.is_dir():
+        return {}
+    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+    return {"local_path": str(folder.resolve()), "weight_files": {path.name: path.stat().st_size for path in weights}}

@@ -1,0 +1,151 @@
+"""ColPali and ColQwen2 (late interaction, "ColVision") through transformers' retrieval classes.
+
+Each input becomes one L2-normalised vector per token (``ColPaliForRetrieval`` /
+``ColQwen2ForRetrieval``), compared by MaxSim in the engine. Prompts are the processors' own, as
+the ColPali authors define them: a text input goes through ``process_queries`` (ColQwen2:
+``"Query: " + text`` + ten pad tokens as augmentation buffer + ``"\\n"``; ColPali: BOS +
+``"Question: " + text`` + buffer + ``"\\n"``), an input with an image through ``process_images``
+with the fixed visual prompt ("Describe the image."), so the text beside an image is not used —
+as in VLM2Vec's ColPali runs. The side (query or candidate) does not matter, only the content.
+Padding tokens are dropped from every matrix: they would otherwise enter the MaxSim as zero
+vectors and make a score depend on the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from harness.errors import ModelError
+from harness.inputs import EncodeInput, Side
+from harness.media.image import open_image
+from harness.models.base import register_model
+from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts, unsupported_model_type
+from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
+
+MODEL_CLASSES = {"colpali": "ColPaliForRetrieval", "colqwen2": "ColQwen2ForRetrieval"}
+"""Checkpoint ``model_type`` → transformers retrieval class."""
+PROCESSOR_CLASSES = {"colpali": "ColPaliProcessor", "colqwen2": "ColQwen2Processor"}
+DEFAULT_CHECKPOINTS = {"colpali": "vidore/colpali-v1.3-hf", "colqwen2": "vidore/colqwen2-v1.0-hf"}
+
+
+class ColVisionSettings(BaseModel):
+    """``--model_args`` of the ``colpali`` and ``colqwen2`` adapters; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    pretrained: str | None = None
+    """Hub id or local folder of a transformers-format checkpoint (default: vidore's ``-hf`` release)."""
+    revision: str | None = None
+    """Hub revision to pin (commit hash, tag or branch)."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """``auto``: bfloat16 on GPU (as the model cards), float32 on CPU."""
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
+    trust_remote_code: bool = False
+    """Allow code from the checkpoint repository to run; off unless you ask for it."""
+
+
+@register_model("colqwen2", description="ColQwen2 late interaction (token vectors, MaxSim)")
+def create_colqwen2(model_args: Mapping[str, Any], device: str) -> ColVisionRetriever:
+    """Build the ColQwen2 adapter from ``--model_args``."""
+    return ColVisionRetriever("colqwen2", parse_settings(ColVisionSettings, model_args, "colqwen2"), device)
+
+
+@register_model("colpali", description="ColPali (PaliGemma) late interaction (token vectors, MaxSim)")
+def create_colpali(model_args: Mapping[str, Any], device: str) -> ColVisionRetriever:
+    """Build the ColPali adapter from ``--model_args``."""
+    return ColVisionRetriever("colpali", parse_settings(ColVisionSettings, model_args, "colpali"), device)
+
+
+class ColVisionRetriever:
+    """A ColPali-family model: ``encode_tokens`` gives one ``[num_tokens, dim]`` matrix per input."""
+
+    similarity = "maxsim"
+
+    def __init__(self, adapter: Literal["colpali", "colqwen2"], settings: ColVisionSettings, device: str) -> None:
+        import torch
+        import transformers
+
+        self.adapter = adapter
+        self.settings = settings
+        self.pretrained = settings.pretrained or DEFAULT_CHECKPOINTS[adapter]
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(settings.dtype, self.device)
+        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        config = load_config(self.pretrained, settings.revision, settings.trust_remote_code)
+        if config.model_type != adapter:
+            raise unsupported_model_type(self.pretrained, config.model_type, adapter, (adapter,))
+        common: dict[str, Any] = {
+            "revision": settings.revision or "main",
+            "trust_remote_code": settings.trust_remote_code,
+        }
+        processor_class = getattr(transformers, PROCESSOR_CLASSES[adapter])
+        model_class = getattr(transformers, MODEL_CLASSES[adapter])
+        self.processor: Any = processor_class.from_pretrained(self.pretrained, **common)
+        model = model_class.from_pretrained(
+            self.pretrained, dtype=getattr(torch, self.dtype), attn_implementation=self.attn_implementation, **common
+        )
+        self.model: Any = model.to(self.device).eval()
+
+    def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
+        """Not available: a late-interaction model has no single vector per input (see ``encode_tokens``)."""
+        raise ModelError(f"{self.adapter} is a late-interaction model: use encode_tokens and MaxSim ranking")
+
+    def encode_tokens(self, inputs: Sequence[EncodeInput], side: Side) -> list[np.ndarray]:
+        """One float32 token matrix per input (padding removed); images and texts may be mixed."""
+        matrices: list[np.ndarray | None] = [None] * len(inputs)
+        images = [i for i, item in enumerate(inputs) if item.image is not None]
+        texts = [i for i, item in enumerate(inputs) if item.image is None]
+        for item in inputs:
+            if item.video is not None:
+                raise ModelError(f"{self.adapter} takes images and texts, not videos (input {item.video.source})")
+        if images:
+            batch = self.processor.process_images(images=[open_image(inputs[i].image) for i in images])  # type: ignore[arg-type]
+            for i, matrix in zip(images, self._forward(batch), strict=True):
+                matrices[i] = matrix
+        if texts:
+            batch = self.processor.process_queries(text=[_query_text(inputs[i].text) for i in texts])
+            for i, matrix in zip(texts, self._forward(batch), strict=True):
+                matrices[i] = matrix
+        return [m for m in matrices if m is not None]
+
+    def _forward(self, batch: Any) -> list[np.ndarray]:
+        import torch
+
+        batch = batch.to(self.device)
+        if "pixel_values" in batch:
+            batch["pixel_values"] = batch["pixel_values"].to(self.model.dtype)
+        with torch.inference_mode():
+            embeddings = self.model(**batch).embeddings.float()
+        mask = batch["attention_mask"].bool()
+        return [embeddings[i][mask[i]].cpu().numpy().astype(np.float32, copy=False) for i in range(len(mask))]
+
+    def metadata(self) -> dict[str, Any]:
+        """Settings and environment needed to reproduce the embeddings."""
+        return {
+            **describe_model(
+                self.model,
+                adapter=self.adapter,
+                embedding_dim=int(self.model.config.embedding_dim),
+                dtype=self.dtype,
+                device=self.device,
+            ),
+            "pretrained": self.pretrained,
+            "revision": self.settings.revision,
+            "settings": self.settings.model_dump(),
+            "similarity": "maxsim",
+            "query_prefix": self.processor.query_prefix,
+            "visual_prompt_prefix": self.processor.visual_prompt_prefix,
+            "text_beside_images": "ignored (fixed visual prompt)",
+            **local_checkpoint_facts(self.pretrained),
+        }
+
+
+def _query_text(text: str) -> str:
+    """The text of a text-only input; media markers carry no media here, so they are dropped."""
+    return text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").strip()

@@ -1,0 +1,33 @@
+"""The interface of late-interaction encoders: one token matrix per input, compared by MaxSim.
+
+It extends ``Encoder`` rather than changing it: a multi-vector adapter also has ``encode`` (so it
+registers like any adapter) but that raises, and the engine recognises the adapter by its
+``encode_tokens`` method and ranks its embeddings with MaxSim instead of dot products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from harness.inputs import EncodeInput, Side
+
+
+@runtime_checkable
+class MultiVectorEncoder(Protocol):
+    """Turns each input into a ``[num_tokens, dim]`` float32 matrix; similarity is MaxSim."""
+
+    def encode_tokens(self, inputs: Sequence[EncodeInput], side: Side) -> list[np.ndarray]:
+        """One token matrix per input, padding tokens removed, so a matrix never depends on its batch."""
+        ...
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device."""
+        ...
+
+
+def is_multivector(encoder: object) -> bool:
+    """True when ``encoder`` produces token matrices (late interaction) rather than one vector per input."""
+    return isinstance(encoder, MultiVectorEncoder)

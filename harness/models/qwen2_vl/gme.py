@@ -1,0 +1,172 @@
+"""The GME adapter (Alibaba-NLP gme-Qwen2-VL): chat prompt, M-RoPE positions, last-token pooling.
+
+GME's own inference code builds, per input::
+
+    <|im_start|>system\\n{system}<|im_end|>\\n<|im_start|>user\\n[<|vision_start|><|image_pad|><|vision_end|>]{text}<|im_end|>\\n<|im_start|>assistant\\n<|endoftext|>
+
+and pools the last token of the left-padded batch, L2-normalised. The task instruction reaches
+the model inside ``text`` (the task template renders it on the query side, as VLM2Vec's GME
+wrapper passes ``instruction + " " + text``); ``system`` stays the default. Unlike VLM2Vec's
+prompts these carry ``<|vision_start|>``, so positions are the stock 3-D M-RoPE ones. A video
+is encoded as its middle sampled frame, as GME's reference in MMEB does. Images are bounded to
+256–1280 visual tokens (GME's ``min_image_tokens``/``max_image_tokens``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict
+
+from harness.errors import ModelError
+from harness.inputs import EncodeInput, Side
+from harness.media.video import load_video_frames
+from harness.models.base import register_model
+from harness.models.checkpoint import describe_model
+from harness.models.qwen2_vl.loading import load_checkpoint
+from harness.models.qwen2_vl.preprocess import build_processor, load_image
+from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
+
+__all__ = ["GmeQwen2VL", "GmeSettings", "create_gme", "gme_prompt"]
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+VISION_BLOCK = "<|vision_start|><|image_pad|><|vision_end|>"
+PIXELS_PER_TOKEN = 28 * 28
+
+
+class GmeSettings(BaseModel):
+    """``--model_args`` of the ``gme`` adapter; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    pretrained: str = "Alibaba-NLP/gme-Qwen2-VL-2B-Instruct"
+    """Hub id or local folder of a GME checkpoint (Qwen2-VL / Qwen2.5-VL), or a LoRA adapter of one."""
+    revision: str | None = None
+    """Hub revision to pin (commit hash, tag or branch)."""
+    base_model: str | None = None
+    """For a LoRA adapter: the base model, instead of adapter_config's ``base_model_name_or_path``."""
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    """The chat's system turn (GME's default instruction)."""
+    pooling: Literal["eos", "last"] = "eos"
+    """Last-token pooling (the only rule GME defines; both names accepted, as the reference's flag)."""
+    normalize: bool = True
+    """L2-normalise embeddings (GME always does)."""
+    min_pixels: int = 256 * PIXELS_PER_TOKEN
+    """Smallest image area after smart-resize (GME: 256 visual tokens)."""
+    max_pixels: int = 1280 * PIXELS_PER_TOKEN
+    """Largest image area after smart-resize (GME: 1280 visual tokens)."""
+    max_length: int = 1800
+    """Token limit of a prompt (GME's ``max_length``); longer prompts are an error, not silently cut."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """``auto``: bfloat16 on GPU, float32 on CPU."""
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
+    trust_remote_code: bool = False
+    """Allow code from the checkpoint repository to run; off unless you ask for it."""
+
+
+@register_model("gme", description="GME (gme-Qwen2-VL): chat prompt, M-RoPE, last-token pooling, middle video frame")
+def create_gme(model_args: Mapping[str, Any], device: str) -> GmeQwen2VL:
+    """Build the adapter from ``--model_args``."""
+    return GmeQwen2VL(parse_settings(GmeSettings, model_args, "gme"), device)
+
+
+def gme_prompt(text: str, has_visual: bool, system_prompt: str = DEFAULT_SYSTEM_PROMPT) -> str:
+    """GME's chat prompt for one input; ``text`` has the media markers already removed."""
+    user = (VISION_BLOCK if has_visual else "") + text
+    return (
+        f"<|im_start|>system\n{system_prompt}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
+        "<|im_start|>assistant\n<|endoftext|>"
+    )
+
+
+def strip_markers(text: str) -> str:
+    """The text without the media markers; GME puts the vision block first, whatever the template said."""
+    return text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").lstrip()
+
+
+def middle_frame(frames: Sequence[Image.Image]) -> Image.Image:
+    """The frame GME encodes for a video: the middle one of the sampled frames."""
+    return frames[len(frames) // 2]
+
+
+class GmeQwen2VL:
+    """Encoder for GME checkpoints."""
+
+    def __init__(self, settings: GmeSettings, device: str) -> None:
+        self.settings = settings
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(settings.dtype, self.device)
+        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        self.loaded = load_checkpoint(
+            settings.pretrained,
+            settings.revision,
+            settings.base_model,
+            adapter="gme",
+            dtype=self.dtype,
+            attn_implementation=self.attn_implementation,
+            trust_remote_code=settings.trust_remote_code,
+        )
+        self.processor = build_processor(
+            self.loaded.processor_source,
+            self.loaded.processor_revision,
+            settings.min_pixels,
+            settings.max_pixels,
+            settings.trust_remote_code,
+            model_type=self.loaded.model_type,
+        )
+        self.model: Any = self.loaded.model.to(self.device).eval()
+
+    def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
+        """Embed one batch; an input carries at most one image or one video (its middle frame)."""
+        import torch
+
+        prompts: list[str] = []
+        images: list[Image.Image] = []
+        for item in inputs:
+            if item.image is not None:
+                images.append(load_image(item.image))
+            elif item.video is not None:
+                images.append(middle_frame(load_video_frames(item.video)))
+            prompts.append(gme_prompt(strip_markers(item.text), item.has_media(), self.settings.system_prompt))
+        batch = self.processor(text=prompts, images=images or None, padding=True, return_tensors="pt")
+        too_long = int(batch["attention_mask"].sum(-1).max())
+        if too_long > self.settings.max_length:
+            raise ModelError(f"gme: a prompt has {too_long} tokens, over max_length={self.settings.max_length}")
+        forward = {key: value.to(self.device) for key, value in batch.items() if hasattr(value, "to")}
+        if "pixel_values" in forward:
+            forward["pixel_values"] = forward["pixel_values"].to(self.model.dtype)
+        with torch.inference_mode():
+            hidden = self.model.model(**forward).last_hidden_state
+        pooled = hidden[:, -1].float()  # left padding: the last position is the last real token
+        if self.settings.normalize:
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.cpu().numpy().astype(np.float32, copy=False)
+
+    def metadata(self) -> dict[str, Any]:
+        """Settings and environment needed to reproduce the embeddings."""
+        return {
+            **describe_model(
+                self.model,
+                adapter="gme",
+                embedding_dim=self.model.config.text_config.hidden_size,
+                dtype=self.dtype,
+                device=self.device,
+            ),
+            "backbone": self.loaded.model_type,
+            "pretrained": self.settings.pretrained,
+            "revision": self.settings.revision,
+            "settings": self.settings.model_dump(),
+            "checkpoint": self.loaded.facts,
+            "attn_implementation": self.attn_implementation,
+            "pooling": "last token",
+            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
+            "prompt": "GME chat template, vision block first",
+            "video": "middle sampled frame as an image",
+            "image_backend": "pil",
+            "positions": "mrope",
+        }

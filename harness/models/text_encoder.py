@@ -1,0 +1,136 @@
+"""A generic text encoder: any transformers ``AutoModel`` encoder with mean or CLS pooling.
+
+For text-only baselines (BERT, E5, BGE, ...). Mean pooling averages the last hidden states over
+the attention mask; CLS pooling takes the first token's. Inputs that carry an image or a video
+are refused: this adapter cannot see them, and dropping them silently would score a different task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from harness.errors import ModelError
+from harness.inputs import EncodeInput, Side
+from harness.models.base import register_model
+from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts
+from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+
+__all__ = ["TextEncoder", "TextEncoderSettings", "create_text_encoder", "pool"]
+
+
+class TextEncoderSettings(BaseModel):
+    """``--model_args`` of the ``text_encoder`` adapter; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    pretrained: str
+    """Hub id or local folder of a transformers encoder checkpoint (BERT-like)."""
+    revision: str | None = None
+    """Hub revision to pin (commit hash, tag or branch)."""
+    pooling: Literal["mean", "cls"] = "mean"
+    """Mean of the last hidden states over real tokens, or the first (CLS) token's."""
+    normalize: bool = True
+    """L2-normalise embeddings (scores are then cosines)."""
+    query_prefix: str = ""
+    """Text put before every query (e.g. E5's ``"query: "``)."""
+    candidate_prefix: str = ""
+    """Text put before every candidate (e.g. E5's ``"passage: "``)."""
+    max_length: int = 512
+    """Token limit; longer texts are truncated, as sentence encoders do."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """``auto``: bfloat16 on GPU, float32 on CPU."""
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
+    trust_remote_code: bool = False
+    """Allow code from the checkpoint repository to run; off unless you ask for it."""
+
+
+@register_model("text_encoder", description="any transformers text encoder, mean or CLS pooling (text-only inputs)")
+def create_text_encoder(model_args: Mapping[str, Any], device: str) -> TextEncoder:
+    """Build the adapter from ``--model_args``."""
+    if "pretrained" not in model_args:
+        raise ModelError("text_encoder needs --model_args pretrained=CHECKPOINT (a transformers encoder)")
+    return TextEncoder(parse_settings(TextEncoderSettings, model_args, "text_encoder"), device)
+
+
+def pool(hidden: Any, attention_mask: Any, pooling: str) -> Any:
+    """Mean over the masked tokens, or the first token; ``hidden`` is ``[batch, tokens, dim]``."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+
+
+class TextEncoder:
+    """Encoder for text-only transformers checkpoints."""
+
+    def __init__(self, settings: TextEncoderSettings, device: str) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.settings = settings
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(settings.dtype, self.device)
+        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        load_config(settings.pretrained, settings.revision, settings.trust_remote_code)  # clear errors first
+        common: dict[str, Any] = {
+            "revision": settings.revision or "main",
+            "trust_remote_code": settings.trust_remote_code,
+        }
+        model = AutoModel.from_pretrained(
+            settings.pretrained,
+            dtype=getattr(torch, self.dtype),
+            attn_implementation=self.attn_implementation,
+            **common,
+        )
+        self.model: Any = model.to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(settings.pretrained, **common)
+
+    def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
+        """Embed one batch of text-only inputs."""
+        import torch
+
+        for row, item in enumerate(inputs):
+            if item.has_media():
+                kind = "an image" if item.image is not None else "a video"
+                raise ModelError(
+                    f"text_encoder: {side} input {row} ({item.text[:40]!r}) carries {kind}; this adapter encodes "
+                    "text only (use a multimodal adapter, see `harness models`)"
+                )
+        prefix = self.settings.query_prefix if side == "query" else self.settings.candidate_prefix
+        tokens = self.tokenizer(
+            [prefix + item.text for item in inputs],
+            padding=True,
+            truncation=True,
+            max_length=self.settings.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        with torch.inference_mode():
+            hidden = self.model(**tokens).last_hidden_state
+        pooled = pool(hidden.float(), tokens["attention_mask"], self.settings.pooling)
+        if self.settings.normalize:
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.cpu().numpy().astype(np.float32, copy=False)
+
+    def metadata(self) -> dict[str, Any]:
+        """Settings and environment needed to reproduce the embeddings."""
+        return {
+            **describe_model(
+                self.model,
+                adapter="text_encoder",
+                embedding_dim=self.model.config.hidden_size,
+                dtype=self.dtype,
+                device=self.device,
+            ),
+            "pretrained": self.settings.pretrained,
+            "revision": self.settings.revision,
+            "settings": self.settings.model_dump(),
+            "checkpoint": local_checkpoint_facts(self.settings.pretrained),
+            "attn_implementation": self.attn_implementation,
+            "pooling": self.settings.pooling,
+            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
+        }

@@ -1,0 +1,121 @@
+"""Tiny checkpoints for adapter tests, built from configs in code (random weights, seeded).
+
+Each builder saves a model, a tokenizer and (for vision models) an image processor with
+``save_pretrained`` into a folder and returns it; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+GOLDEN_QWEN2VL = Path(__file__).parent / "data" / "golden" / "tiny-qwen2vl"
+WORDS = [
+    *("a", "an", "the", "of", "red", "blue", "green", "square", "circle", "cat", "dog", "photo"),
+    *("query", "passage", "find", "image", "video", "text"),
+]
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+
+
+def word_tokenizer(folder: Path, *, add_cls: bool) -> dict[str, int]:
+    """A whitespace word-level tokenizer over :data:`WORDS`; ``add_cls`` wraps texts in [CLS] … [SEP],
+    otherwise only [SEP] is appended (the end-of-text token CLIP pools at). Returns the vocabulary."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: index for index, token in enumerate(SPECIALS + WORDS)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    template = "[CLS] $A [SEP]" if add_cls else "$A [SEP]"
+    special = [("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+    tokenizer.post_processor = processors.TemplateProcessing(single=template, special_tokens=special)
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]"
+    )
+    wrapped.save_pretrained(folder)
+    return vocab
+
+
+def _tower(**extra: int) -> dict[str, int]:
+    return {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, **extra}
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A CLIP checkpoint: 32-px images, 8-px patches, projection 16."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    vocab = word_tokenizer(folder, add_cls=True)
+    text = _tower(vocab_size=len(vocab), max_position_embeddings=32)
+    text.update(eos_token_id=vocab["[SEP]"], bos_token_id=vocab["[CLS]"], pad_token_id=vocab["[PAD]"])
+    config = CLIPConfig(text_config=text, vision_config=_tower(image_size=32, patch_size=8), projection_dim=16)
+    torch.manual_seed(0)
+    CLIPModel(config).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def tiny_siglip(folder: Path) -> Path:
+    """A SigLIP checkpoint: 32-px images, text padded to 16 tokens."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    vocab = word_tokenizer(folder, add_cls=False)
+    text = _tower(vocab_size=len(vocab), max_position_embeddings=16)
+    config = SiglipConfig(text_config=text, vision_config=_tower(image_size=32, patch_size=8))
+    torch.manual_seed(0)
+    SiglipModel(config).save_pretrained(folder)
+    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def tiny_bert(folder: Path) -> Path:
+    """A BERT encoder with [CLS] … [SEP] tokenization."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    vocab = word_tokenizer(folder, add_cls=True)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(vocab), max_position_embeddings=64, **_tower())).save_pretrained(folder)
+    return folder
+
+
+def copy_qwen_processor_files(folder: Path) -> None:
+    """The golden tiny Qwen2-VL tokenizer and image/video processor configs, copied into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in GOLDEN_QWEN2VL.iterdir():
+        if path.name not in ("config.json", "model.safetensors", "generation_config.json"):
+            shutil.copyfile(path, folder / path.name)
+
+
+def tiny_qwen2_5_vl(folder: Path) -> Path:
+    """A Qwen2.5-VL checkpoint sharing the golden Qwen2-VL tokenizer and token ids."""
+    import torch
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    text = {
+        "vocab_size": 512,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
+        "bos_token_id": 500,
+        "eos_token_id": 502,
+        "pad_token_id": 500,
+    }
+    vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4, "out_hidden_size": 64}
+    vision.update(fullatt_block_indexes=[1], window_size=56, patch_size=14, spatial_merge_size=2)
+    config = Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=505,
+        video_token_id=506,
+        vision_start_token_id=503,
+        vision_end_token_id=504,
+    )
+    torch.manual_seed(0)
+    Qwen2_5_VLForConditionalGeneration(config).save_pretrained(folder)
+    copy_qwen_processor_files(folder)
+    return folder
