@@ -10,7 +10,7 @@ import pytest
 from leaderboard_factory import bench, make_entry, run_payload
 
 from harness.cli import main
-from harness.leaderboard import EntryError, add_entry, list_entries, to_markdown
+from harness.leaderboard import EntryError, add_entry, list_entries, load_entry, to_markdown
 from harness.leaderboard.folder import replace_folder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -138,10 +138,28 @@ def test_demo_run_output_is_added_beside_the_references_and_built(tmp_path, caps
     board = tmp_path / "board"
     shutil.copytree(REPO / "leaderboard" / "entries", board / "entries")
     assert main(["run", "--output_path", str(tmp_path / "demo")]) == 0
-    assert main(["leaderboard", "add", str(tmp_path / "demo" / "leaderboard.json"), "--dir", str(board)]) == 0
+    # the run wrote its entry (schema 2.0, validated on write) beside the run file
+    written = load_entry(tmp_path / "demo" / "leaderboard_entry.json")
+    assert written.schema_version == "2.0" and written.benchmark.key() == "demo@1.0"
+    captured = capsys.readouterr()
+    assert f"leaderboard entry: {tmp_path / 'demo' / 'leaderboard_entry.json'}" in captured.err
+    assert main(["leaderboard", "add", str(tmp_path / "demo" / "leaderboard_entry.json"), "--dir", str(board)]) == 0
+    # the run file itself is the same entry once migrated, so adding it too is a duplicate
+    assert main(["leaderboard", "add", str(tmp_path / "demo" / "leaderboard.json"), "--dir", str(board)]) == 2
     added = [s.entry for s in list_entries(board) if s.entry.provenance.kind == "harness_run"]
     assert [e.benchmark.key() for e in added] == ["demo@1.0"]
     assert added[0].provenance.hardware == "cpu" and added[0].model.settings["pooling"] == "eos"
     assert main(["leaderboard", "build", "--dir", str(board), "--out", str(tmp_path / "site")]) == 0
     html = (tmp_path / "site" / "index.html").read_text()
     assert html.count('<tr data-benchmark="demo@1.0">') == 2  # overall and image tables
+
+
+def test_a_partial_run_writes_no_entry_and_says_why(tmp_path, capsys):
+    stale = tmp_path / "demo" / "leaderboard_entry.json"
+    stale.parent.mkdir()
+    stale.write_text("{}")  # from an earlier run in the same folder: must not survive
+    assert main(["run", "--output_path", str(tmp_path / "demo"), "--limit", "4"]) == 0
+    assert (tmp_path / "demo" / "leaderboard.json").is_file()
+    assert not stale.exists()
+    captured = capsys.readouterr()
+    assert "no leaderboard entry written: run.limit: the run was partial (--limit 4)" in captured.err

@@ -93,7 +93,9 @@ def _run_modalities(
     args: argparse.Namespace, adapter: str, device: str, harness_main: Callable[[list[str]], int]
 ) -> int:
     modalities = list(MODALITY_GROUPS) if args.modality == "all" else [args.modality]
-    model_args = f"pretrained={args.model_name},min_pixels={args.resize_min_pixels},max_pixels={args.resize_max_pixels}"
+    model_args = f"pretrained={args.model_name}"
+    if adapter == "vlm2vec":  # the reference's GME wrapper keeps its own 256-1280 token bounds
+        model_args += f",min_pixels={args.resize_min_pixels},max_pixels={args.resize_max_pixels}"
     if args.model_revision:
         model_args += f",revision={args.model_revision}"
     for modality in modalities:

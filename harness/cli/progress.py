@@ -40,7 +40,7 @@ class RichReporter:
 
     def message(self, text: str) -> None:
         """Print a status line."""
-        _ERR.print(text, markup=False, highlight=False)
+        _ERR.print(text, markup=False, highlight=False, soft_wrap=True)  # paths stay copyable
 
     def task_started(self, task: LoadedTask, position: int, total: int) -> None:
         """Announce a task."""

@@ -116,7 +116,11 @@ def _run_plan(
     with reporter:
         result = run_tasks(index, selection, plan.model, encoder, options, sys.argv, reporter, world)
     print_summary(result.entry)
-    reporter.message(f"results: {plan.output_dir}/ (leaderboard entry {result.path})")
+    reporter.message(f"results: {plan.output_dir}/ (run file {result.path.name})")
+    if result.entry_path is not None:
+        reporter.message(f"leaderboard entry: {result.entry_path} (add it with `harness leaderboard add`)")
+    else:
+        reporter.message(f"no leaderboard entry written: {result.entry_note}")
     return 0
 
 

@@ -49,12 +49,21 @@ class RunReporter(Protocol):
     def task_finished(self, task: LoadedTask, score: TaskScore) -> None: ...
 
 
+ENTRY_FILE = "leaderboard_entry.json"
+"""The run as a leaderboard entry (schema 2.0, validated), written when the run is a full benchmark."""
+
+
 @dataclass
 class RunResult:
-    """The entry written and where."""
+    """The results written and where."""
 
     entry: LeaderboardEntry
     path: Path
+    """The run's results file (``leaderboard.json``), rewritten after every task."""
+    entry_path: Path | None = None
+    """The leaderboard entry (``leaderboard_entry.json``), when one could be written."""
+    entry_note: str | None = None
+    """Why no leaderboard entry was written (a partial run, no single benchmark group, ...)."""
 
 
 def run_tasks(
@@ -82,6 +91,7 @@ def run_tasks(
             data_source=options.data_source,
             data_basedir=str(options.data_basedir),
             started_at=_now(),
+            world_size=world.world_size if world is not None else 1,
         ),
     )
     path = options.output_dir / LEADERBOARD_FILE
@@ -97,9 +107,27 @@ def run_tasks(
         if reporter is not None:
             reporter.task_finished(loaded, score)
     entry.run.finished_at = _now()
-    if world is None or world.is_main:
-        write_json(path, entry.model_dump(mode="json"), indent=2)
-    return RunResult(entry=entry, path=path)
+    if world is not None and not world.is_main:
+        return RunResult(entry=entry, path=path)
+    write_json(path, entry.model_dump(mode="json"), indent=2)
+    entry_path, note = write_leaderboard_entry(entry, options.output_dir / ENTRY_FILE)
+    return RunResult(entry=entry, path=path, entry_path=entry_path, entry_note=note)
+
+
+def write_leaderboard_entry(entry: LeaderboardEntry, target: Path) -> tuple[Path | None, str | None]:
+    """Write the finished run as a validated leaderboard entry; ``(None, reason)`` when it is not one.
+
+    An entry is one model on one complete benchmark group, from a full run (no ``--limit``). A
+    stale entry file from an earlier run in the same folder is removed when none is written.
+    """
+    from harness.leaderboard import EntryError, migrate_run_entry, write_entry
+
+    try:
+        write_entry(target, migrate_run_entry(entry.model_dump(mode="json")))
+    except EntryError as error:
+        target.unlink(missing_ok=True)
+        return None, str(error)
+    return target, None
 
 
 def update_aggregates(entry: LeaderboardEntry, index: TaskIndex, selection: Selection) -> None:

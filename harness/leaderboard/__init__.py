@@ -15,6 +15,7 @@ from harness.leaderboard.entry import (
 from harness.leaderboard.export import to_markdown, to_mmeb
 from harness.leaderboard.files import entry_from_payload, entry_text, load_entry, write_entry
 from harness.leaderboard.folder import StoredEntry, add_entry, entry_path, list_entries
+from harness.leaderboard.migrate import migrate_run_entry
 from harness.leaderboard.reference import SCORE_SETS, import_reference
 from harness.leaderboard.site import build_site
 
@@ -41,6 +42,7 @@ __all__ = [
     "entry_path",
     "entry_text",
     "import_reference",
+    "migrate_run_entry",
     "list_entries",
     "load_entry",
     "to_markdown",

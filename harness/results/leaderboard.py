@@ -96,6 +96,8 @@ class RunInfo(_Strict):
     data_basedir: str
     started_at: str
     finished_at: str | None = None
+    world_size: int = 1
+    """Processes that shared the encoding (torchrun ranks); 1 for a single-process run."""
 
 
 class LeaderboardEntry(_Strict):
