@@ -163,7 +163,26 @@ def throughput(encoder: Any, inputs: Sequence[EncodeInput], batch_size: int, dev
             "inputs_per_s": round(len(inputs) / seconds, 1), "peak_gpu_gib": round(peak, 2)}
 
 
-def real_size(device: str, tiny: bool, count: int) -> dict[str, Any]:
+def profile_batches(encoder: Any, inputs: dict[str, list[EncodeInput]], device: str) -> None:
+    """Print where one batch of each kind spends its time (Python-level, cumulative)."""
+    import cProfile
+    import io
+    import pstats
+
+    for kind, batch_size in (("text", 64), ("image", 16), ("video", 4)):
+        batch = inputs[kind][:batch_size]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        encoder.encode(batch, "query")
+        _sync(device)
+        profiler.disable()
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(18)
+        print(f"--- profile: one {kind} batch of {len(batch)} ---")
+        print("\n".join(line[:160] for line in stream.getvalue().splitlines()[:45]), flush=True)
+
+
+def real_size(device: str, tiny: bool, count: int, profile: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         started = time.perf_counter()
@@ -178,6 +197,8 @@ def real_size(device: str, tiny: bool, count: int) -> dict[str, Any]:
             "image": throughput(encoder, inputs["image"], 16, device),
             "video": throughput(encoder, inputs["video"], 4, device),
         }
+        if profile:
+            profile_batches(encoder, inputs, device)
         sample = inputs["text"][:16] + inputs["image"][:16] + inputs["video"][:4]
         low = _encode(encoder, sample, 8)
         del encoder
@@ -198,6 +219,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="small model, for a CPU smoke test")
     parser.add_argument("--count", type=int, default=256, help="text inputs (images: half, videos: 1/16)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--profile", action="store_true", help="print a Python profile of one batch per kind")
+    parser.add_argument("--skip_golden", action="store_true")
     args = parser.parse_args()
     import torch
     import transformers
@@ -206,9 +229,10 @@ def main() -> None:
         "device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
         "torch": torch.__version__, "transformers": transformers.__version__,
     }
-    report["golden"] = golden_agreement(args.device)
+    if not args.skip_golden:
+        report["golden"] = golden_agreement(args.device)
     print(json.dumps(report, indent=2), flush=True)
-    report["real_size"] = real_size(args.device, args.tiny, args.count)
+    report["real_size"] = real_size(args.device, args.tiny, args.count, args.profile)
     print(json.dumps(report["real_size"], indent=2), flush=True)
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2))
