@@ -148,7 +148,7 @@ def test_demo_run_output_is_added_beside_the_references_and_built(tmp_path, caps
     assert main(["leaderboard", "add", str(tmp_path / "demo" / "leaderboard.json"), "--dir", str(board)]) == 2
     added = [s.entry for s in list_entries(board) if s.entry.provenance.kind == "harness_run"]
     assert [e.benchmark.key() for e in added] == ["demo@1.0"]
-    assert added[0].provenance.hardware == "cpu" and added[0].model.settings["pooling"] == "eos"
+    assert added[0].provenance.hardware.startswith("cpu / ") and added[0].model.settings["pooling"] == "eos"
     assert main(["leaderboard", "build", "--dir", str(board), "--out", str(tmp_path / "site")]) == 0
     html = (tmp_path / "site" / "index.html").read_text()
     assert html.count('<tr data-benchmark="demo@1.0">') == 2  # overall and image tables

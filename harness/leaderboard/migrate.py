@@ -64,7 +64,7 @@ def migrate_run_entry(
             harness_commit=run.harness.git_commit,
             python=run.harness.python,
             packages=run.harness.packages,
-            hardware=meta.get("device"),
+            hardware=" / ".join(str(meta[key]) for key in ("device", "device_name") if meta.get(key)) or None,
             command=run.run.command,
             data_source=run.run.data_source,
         ),

@@ -46,10 +46,28 @@ def describe_model(model: Any, *, adapter: str, embedding_dim: int, dtype: str, 
         "embedding_dim": int(embedding_dim),
         "dtype": dtype,
         "device": device,
+        "device_name": device_name(device),
         "attn_implementation": getattr(config, "_attn_implementation", None),
         "torch_version": torch.__version__,
         "transformers_version": transformers.__version__,
     }
+
+
+def device_name(device: str) -> str:
+    """The hardware behind ``device``: the GPU's name for CUDA, the CPU's description otherwise."""
+    import platform
+
+    if device.startswith("cuda"):
+        import torch
+
+        return str(torch.cuda.get_device_name(torch.device(device)))
+    model = platform.processor()
+    try:  # Linux names the model in /proc/cpuinfo; platform.processor() is often empty there
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{platform.machine()} CPU ({model or 'unknown model'})"
 
 
 def local_checkpoint_facts(checkpoint: str) -> dict[str, Any]:
