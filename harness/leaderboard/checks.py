@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError
 from harness.leaderboard.entry import Aggregates, LeaderboardEntry
@@ -19,6 +22,19 @@ _TOLERANCE = 1e-9
 
 class EntryError(HarnessError):
     """An entry breaks a rule; the message names the field."""
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validated(model: type[ModelT], payload: dict[str, Any]) -> ModelT:
+    """``payload`` as ``model``; the first schema problem becomes an ``EntryError`` naming its field."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise EntryError(f"{where}: {first['msg']}") from None
 
 
 def compute_aggregates(entry: LeaderboardEntry) -> Aggregates:

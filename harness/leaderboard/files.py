@@ -10,9 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from harness.leaderboard.checks import EntryError, check_entry
+from harness.leaderboard.checks import EntryError, check_entry, validated
 from harness.leaderboard.entry import ENTRY_SCHEMA_VERSION, Benchmark, LeaderboardEntry
 from harness.leaderboard.migrate import RUN_SCHEMA_VERSIONS, migrate_run_entry
 from harness.results.files import atomic_writer
@@ -56,7 +54,7 @@ def entry_from_payload(
             raise EntryError(
                 f"{given}: only a harness run results file (schema 1.x) takes these; this entry names its own"
             )
-        entry = _validate(payload)
+        entry = validated(LeaderboardEntry, payload)
     else:
         readable = ", ".join([ENTRY_SCHEMA_VERSION, *RUN_SCHEMA_VERSIONS])
         raise EntryError(f"schema_version: {version!r} is not supported (this harness reads {readable})")
@@ -64,18 +62,9 @@ def entry_from_payload(
     return entry
 
 
-def _validate(payload: dict[str, Any]) -> LeaderboardEntry:
-    try:
-        return LeaderboardEntry.model_validate(payload)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise EntryError(f"{where}: {first['msg']}") from None
-
-
 def entry_text(entry: LeaderboardEntry) -> str:
     """The canonical file text of an entry (validated first): stable key order, two-space indent."""
-    check_entry(_validate(entry.model_dump(mode="json")))
+    check_entry(validated(LeaderboardEntry, entry.model_dump(mode="json")))
     return json.dumps(entry.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from harness.leaderboard.checks import EntryError, compute_aggregates
+from harness.leaderboard.checks import EntryError, compute_aggregates, validated
 from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, ModelCard, Provenance, TaskResult
 from harness.results.leaderboard import LeaderboardEntry as RunEntry
 from harness.results.leaderboard import aggregate_meta_tasks, aggregate_modalities
@@ -25,12 +23,7 @@ def migrate_run_entry(
     payload: dict[str, Any], benchmark: Benchmark | None = None, model_name: str | None = None
 ) -> LeaderboardEntry:
     """A 2.0 entry from a run's results payload; the benchmark is inferred from its groups if not given."""
-    try:
-        run = RunEntry.model_validate(payload)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise EntryError(f"{where}: {first['msg']}") from None
+    run = validated(RunEntry, payload)
     _check_run_aggregates(run)
     if run.run.limit is not None:
         raise EntryError(f"run.limit: the run was partial (--limit {run.run.limit}); only full runs can be added")

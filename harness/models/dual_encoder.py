@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
@@ -29,7 +28,7 @@ from harness.media.image import open_image
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts, unsupported_model_type
-from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["DualEncoder", "DualEncoderSettings", "SUPPORTED_MODEL_TYPES", "create_dual_encoder"]
@@ -37,27 +36,17 @@ __all__ = ["DualEncoder", "DualEncoderSettings", "SUPPORTED_MODEL_TYPES", "creat
 SUPPORTED_MODEL_TYPES = ("clip", "siglip")
 
 
-class DualEncoderSettings(BaseModel):
+class DualEncoderSettings(CheckpointSettings):
     """``--model_args`` of the ``clip`` / ``siglip`` adapter; unknown keys are rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     pretrained: str = "openai/clip-vit-base-patch32"
     """Hub id or local folder of a CLIP or SigLIP checkpoint."""
-    revision: str | None = None
-    """Hub revision to pin (commit hash, tag or branch)."""
     fusion: Literal["sum", "image", "refuse"] = "sum"
     """Inputs with text and an image/video: sum of normalised embeddings, the image alone, or an error."""
     video: Literal["mean_frames", "refuse"] = "mean_frames"
     """Videos: mean of the sampled frames' normalised embeddings, or an error."""
     max_length: int | None = None
     """Text token limit; default the text tower's ``max_position_embeddings`` (longer texts are truncated)."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto``: bfloat16 on GPU, float32 on CPU."""
-    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
-    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
-    trust_remote_code: bool = False
-    """Allow code from the checkpoint repository to run; off unless you ask for it."""
 
 
 @register_model(
@@ -76,17 +65,13 @@ class DualEncoder:
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
         self.settings = settings
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        runtime = resolve_runtime(settings, device)
+        self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
         config = load_config(settings.pretrained, settings.revision, settings.trust_remote_code)
         self.model_type = getattr(config, "model_type", None)
         if self.model_type not in SUPPORTED_MODEL_TYPES:
             raise unsupported_model_type(settings.pretrained, self.model_type, "clip/siglip", SUPPORTED_MODEL_TYPES)
-        common: dict[str, Any] = {
-            "revision": settings.revision or "main",
-            "trust_remote_code": settings.trust_remote_code,
-        }
+        common = settings.hub_kwargs()
         model = AutoModel.from_pretrained(
             settings.pretrained,
             dtype=getattr(torch, self.dtype),

@@ -11,26 +11,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts
-from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
 __all__ = ["TextEncoder", "TextEncoderSettings", "create_text_encoder", "pool"]
 
 
-class TextEncoderSettings(BaseModel):
+class TextEncoderSettings(CheckpointSettings):
     """``--model_args`` of the ``text_encoder`` adapter; unknown keys are rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     pretrained: str
     """Hub id or local folder of a transformers encoder checkpoint (BERT-like)."""
-    revision: str | None = None
-    """Hub revision to pin (commit hash, tag or branch)."""
     pooling: Literal["mean", "cls"] = "mean"
     """Mean of the last hidden states over real tokens, or the first (CLS) token's."""
     normalize: bool = True
@@ -41,12 +36,6 @@ class TextEncoderSettings(BaseModel):
     """Text put before every candidate (e.g. E5's ``"passage: "``)."""
     max_length: int = 512
     """Token limit; longer texts are truncated, as sentence encoders do."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto``: bfloat16 on GPU, float32 on CPU."""
-    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
-    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
-    trust_remote_code: bool = False
-    """Allow code from the checkpoint repository to run; off unless you ask for it."""
 
 
 @register_model("text_encoder", description="any transformers text encoder, mean or CLS pooling (text-only inputs)")
@@ -73,14 +62,10 @@ class TextEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         self.settings = settings
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        runtime = resolve_runtime(settings, device)
+        self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
         load_config(settings.pretrained, settings.revision, settings.trust_remote_code)  # clear errors first
-        common: dict[str, Any] = {
-            "revision": settings.revision or "main",
-            "trust_remote_code": settings.trust_remote_code,
-        }
+        common = settings.hub_kwargs()
         model = AutoModel.from_pretrained(
             settings.pretrained,
             dtype=getattr(torch, self.dtype),

@@ -17,14 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import open_image
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts, unsupported_model_type
-from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 MODEL_CLASSES = {"colpali": "ColPaliForRetrieval", "colqwen2": "ColQwen2ForRetrieval"}
@@ -33,21 +32,11 @@ PROCESSOR_CLASSES = {"colpali": "ColPaliProcessor", "colqwen2": "ColQwen2Process
 DEFAULT_CHECKPOINTS = {"colpali": "vidore/colpali-v1.3-hf", "colqwen2": "vidore/colqwen2-v1.0-hf"}
 
 
-class ColVisionSettings(BaseModel):
+class ColVisionSettings(CheckpointSettings):
     """``--model_args`` of the ``colpali`` and ``colqwen2`` adapters; unknown keys are rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     pretrained: str | None = None
     """Hub id or local folder of a transformers-format checkpoint (default: vidore's ``-hf`` release)."""
-    revision: str | None = None
-    """Hub revision to pin (commit hash, tag or branch)."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto``: bfloat16 on GPU (as the model cards), float32 on CPU."""
-    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
-    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
-    trust_remote_code: bool = False
-    """Allow code from the checkpoint repository to run; off unless you ask for it."""
 
 
 @register_model("colqwen2", description="ColQwen2 late interaction (token vectors, MaxSim)")
@@ -74,16 +63,12 @@ class ColVisionRetriever:
         self.adapter = adapter
         self.settings = settings
         self.pretrained = settings.pretrained or DEFAULT_CHECKPOINTS[adapter]
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        runtime = resolve_runtime(settings, device)
+        self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
         config = load_config(self.pretrained, settings.revision, settings.trust_remote_code)
         if config.model_type != adapter:
             raise unsupported_model_type(self.pretrained, config.model_type, adapter, (adapter,))
-        common: dict[str, Any] = {
-            "revision": settings.revision or "main",
-            "trust_remote_code": settings.trust_remote_code,
-        }
+        common = settings.hub_kwargs()
         processor_class = getattr(transformers, PROCESSOR_CLASSES[adapter])
         model_class = getattr(transformers, MODEL_CLASSES[adapter])
         self.processor: Any = processor_class.from_pretrained(self.pretrained, **common)

@@ -13,14 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model
 from harness.models.qwen2_vl.loading import SUPPORTED_MODEL_TYPES, detect_model_type, load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image, load_video
-from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "VLM2VecQwen2VL", "VLM2VecSettings", "create_vlm2vec", "detect_backbone"]
@@ -29,15 +28,11 @@ IMAGE_TOKEN = "<|image_pad|>"
 VIDEO_TOKEN = "<|video_pad|>"
 
 
-class VLM2VecSettings(BaseModel):
+class VLM2VecSettings(CheckpointSettings):
     """``--model_args`` of the ``vlm2vec`` adapter; unknown keys are rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     pretrained: str = "VLM2Vec/VLM2Vec-V2.0"
     """Hub id or local folder: a full Qwen2-VL / Qwen2.5-VL checkpoint, or a LoRA adapter (merged on load)."""
-    revision: str | None = None
-    """Hub revision to pin (commit hash, tag or branch)."""
     base_model: str | None = None
     """For a LoRA adapter: the base model, instead of adapter_config's ``base_model_name_or_path``."""
     pooling: Literal["eos", "last"] = "eos"
@@ -50,12 +45,6 @@ class VLM2VecSettings(BaseModel):
     """Largest image area after smart-resize (reference default 28·28·1280)."""
     image_resolution: Literal["high", "mid", "low"] | None = None
     """Resize images to 1344² / 672² / 128² first (the reference's V1 setting: ``high``); none for V2.0."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto``: bfloat16 on GPU (as the reference), float32 on CPU."""
-    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
-    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
-    trust_remote_code: bool = False
-    """Allow code from the checkpoint repository to run; off unless you ask for it."""
 
 
 @register_model(
@@ -71,9 +60,8 @@ class VLM2VecQwen2VL:
 
     def __init__(self, settings: VLM2VecSettings, device: str) -> None:
         self.settings = settings
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        runtime = resolve_runtime(settings, device)
+        self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
         self.loaded = load_checkpoint(
             settings.pretrained,
             settings.revision,

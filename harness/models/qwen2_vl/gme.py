@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict
 
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
@@ -28,7 +27,7 @@ from harness.models.base import register_model
 from harness.models.checkpoint import describe_model
 from harness.models.qwen2_vl.loading import load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image
-from harness.models.settings import parse_settings, resolve_attention, resolve_device, resolve_dtype
+from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["GmeQwen2VL", "GmeSettings", "create_gme", "gme_prompt"]
@@ -38,15 +37,11 @@ VISION_BLOCK = "<|vision_start|><|image_pad|><|vision_end|>"
 PIXELS_PER_TOKEN = 28 * 28
 
 
-class GmeSettings(BaseModel):
+class GmeSettings(CheckpointSettings):
     """``--model_args`` of the ``gme`` adapter; unknown keys are rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     pretrained: str = "Alibaba-NLP/gme-Qwen2-VL-2B-Instruct"
     """Hub id or local folder of a GME checkpoint (Qwen2-VL / Qwen2.5-VL), or a LoRA adapter of one."""
-    revision: str | None = None
-    """Hub revision to pin (commit hash, tag or branch)."""
     base_model: str | None = None
     """For a LoRA adapter: the base model, instead of adapter_config's ``base_model_name_or_path``."""
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -61,12 +56,6 @@ class GmeSettings(BaseModel):
     """Largest image area after smart-resize (GME: 1280 visual tokens)."""
     max_length: int = 1800
     """Token limit of a prompt (GME's ``max_length``); longer prompts are an error, not silently cut."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto``: bfloat16 on GPU, float32 on CPU."""
-    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
-    """``auto``: flash_attention_2 on GPU when installed, else sdpa."""
-    trust_remote_code: bool = False
-    """Allow code from the checkpoint repository to run; off unless you ask for it."""
 
 
 @register_model("gme", description="GME (gme-Qwen2-VL): chat prompt, M-RoPE, last-token pooling, middle video frame")
@@ -99,9 +88,8 @@ class GmeQwen2VL:
 
     def __init__(self, settings: GmeSettings, device: str) -> None:
         self.settings = settings
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.attn_implementation = resolve_attention(settings.attn_implementation, self.device)
+        runtime = resolve_runtime(settings, device)
+        self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
         self.loaded = load_checkpoint(
             settings.pretrained,
             settings.revision,
