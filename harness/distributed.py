@@ -128,12 +128,24 @@ def torchrun_command(num_processes: int, module: str, args: Sequence[str]) -> li
     ]
 
 
-def close_world() -> None:
-    """Leave the process group (no-op when none was joined)."""
+def close_world(world: World, *, wait_for_all: bool) -> None:
+    """Leave the process group (no-op when none was joined).
+
+    With ``wait_for_all`` (a run that ended normally on every rank) the ranks first meet at a
+    barrier, so that no rank tears down its connections while another still runs: rank 0 scores
+    and writes long after the others have sent their last embeddings, and a gloo rank that
+    destroyed its group and exited meanwhile was seen to abort (SIGABRT, "terminate called
+    without an active exception"), which torchrun reports as a failed run.
+    After an error the ranks have already agreed to stop (``World.check``), or torchrun stops
+    the others when this one exits, so none waits.
+    """
     import torch.distributed as dist
 
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    if not dist.is_initialized():
+        return
+    if wait_for_all:
+        world.barrier()
+    dist.destroy_process_group()
 
 
 def rank_device(device: str, local_rank: int, world_size: int) -> str:

@@ -67,11 +67,14 @@ def _run_as_rank(args: argparse.Namespace, adapter: str, harness_main: Callable[
     except HarnessError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    init_world(device, DIST_TIMEOUT_MINUTES)
+    world = init_world(device, DIST_TIMEOUT_MINUTES)
     try:
-        return _run_modalities(args, adapter, "auto", harness_main)
-    finally:
-        close_world()
+        status = _run_modalities(args, adapter, "auto", harness_main)
+    except BaseException:
+        close_world(world, wait_for_all=False)
+        raise
+    close_world(world, wait_for_all=True)
+    return status
 
 
 def _relaunch_on_torchrun(ids: list[str], argv: list[str]) -> int:

@@ -84,11 +84,15 @@ def run(args: argparse.Namespace) -> int:
     if launched_by_torchrun():
         device = rank_device(args.device, int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
         world = init_world(device, args.dist_timeout)
-    try:
+    if world is None or not owns_world:
         return _run_plan(args, plan, index, selection, device, world)
-    finally:
-        if world is not None and owns_world:
-            close_world()
+    try:
+        status = _run_plan(args, plan, index, selection, device, world)
+    except BaseException:
+        close_world(world, wait_for_all=False)
+        raise
+    close_world(world, wait_for_all=True)
+    return status
 
 
 def _run_plan(
