@@ -42,7 +42,8 @@ def torchrun(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[st
         "-m", "harness", *args,
     ]
     start = time.monotonic()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # faulthandler: should a rank ever abort again, its Python stack is in the failure message.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONFAULTHANDLER": "1"}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TORCHRUN_TIMEOUT_S)
     return result, time.monotonic() - start
 
