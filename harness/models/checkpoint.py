@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from harness.errors import ModelError
+from harness.models.settings import CheckpointSettings, Runtime
 
 
 def load_config(checkpoint: str, revision: str | None, trust_remote_code: bool) -> Any:
@@ -20,6 +23,29 @@ def load_config(checkpoint: str, revision: str | None, trust_remote_code: bool) 
                 "(add it to --model_args if you trust that repository)"
             ) from None
         raise ModelError(f"cannot load a model config from '{checkpoint}': {type(error).__name__}: {error}") from None
+
+
+def load_model(model_class: Any, checkpoint: str, settings: CheckpointSettings, runtime: Runtime) -> Any:
+    """``model_class.from_pretrained`` with the run's dtype, attention and hub pins, on its device, in eval mode."""
+    import torch
+
+    model = model_class.from_pretrained(
+        checkpoint,
+        dtype=getattr(torch, runtime.dtype),
+        attn_implementation=runtime.attn_implementation,
+        **settings.hub_kwargs(),
+    )
+    return model.to(runtime.device).eval()
+
+
+def to_embeddings(pooled: Any, *, normalize: bool) -> np.ndarray:
+    """One float32 NumPy row per input from a pooled ``(batch, dim)`` tensor, L2-normalised if asked."""
+    import torch
+
+    pooled = pooled.float()
+    if normalize:
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
+    return pooled.cpu().numpy().astype(np.float32, copy=False)
 
 
 def unsupported_model_type(checkpoint: str, model_type: object, adapter: str, supported: tuple[str, ...]) -> ModelError:

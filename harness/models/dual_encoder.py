@@ -27,7 +27,13 @@ from harness.inputs import EncodeInput, Side
 from harness.media.image import open_image
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
-from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts, unsupported_model_type
+from harness.models.checkpoint import (
+    describe_model,
+    load_config,
+    load_model,
+    local_checkpoint_facts,
+    unsupported_model_type,
+)
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
@@ -61,7 +67,6 @@ class DualEncoder:
     """Encoder for CLIP and SigLIP checkpoints."""
 
     def __init__(self, settings: DualEncoderSettings, device: str) -> None:
-        import torch
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
         self.settings = settings
@@ -72,13 +77,7 @@ class DualEncoder:
         if self.model_type not in SUPPORTED_MODEL_TYPES:
             raise unsupported_model_type(settings.pretrained, self.model_type, "clip/siglip", SUPPORTED_MODEL_TYPES)
         common = settings.hub_kwargs()
-        model = AutoModel.from_pretrained(
-            settings.pretrained,
-            dtype=getattr(torch, self.dtype),
-            attn_implementation=self.attn_implementation,
-            **common,
-        )
-        self.model: Any = model.to(self.device).eval()
+        self.model: Any = load_model(AutoModel, settings.pretrained, settings, runtime)
         self.tokenizer = AutoTokenizer.from_pretrained(settings.pretrained, **common)
         self.image_processor = AutoImageProcessor.from_pretrained(settings.pretrained, **common)
         self.max_length = settings.max_length or int(config.text_config.max_position_embeddings)

@@ -15,7 +15,7 @@ import numpy as np
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
-from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts
+from harness.models.checkpoint import describe_model, load_config, load_model, local_checkpoint_facts, to_embeddings
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
 __all__ = ["TextEncoder", "TextEncoderSettings", "create_text_encoder", "pool"]
@@ -58,22 +58,14 @@ class TextEncoder:
     """Encoder for text-only transformers checkpoints."""
 
     def __init__(self, settings: TextEncoderSettings, device: str) -> None:
-        import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.settings = settings
         runtime = resolve_runtime(settings, device)
         self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
         load_config(settings.pretrained, settings.revision, settings.trust_remote_code)  # clear errors first
-        common = settings.hub_kwargs()
-        model = AutoModel.from_pretrained(
-            settings.pretrained,
-            dtype=getattr(torch, self.dtype),
-            attn_implementation=self.attn_implementation,
-            **common,
-        )
-        self.model: Any = model.to(self.device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(settings.pretrained, **common)
+        self.model: Any = load_model(AutoModel, settings.pretrained, settings, runtime)
+        self.tokenizer = AutoTokenizer.from_pretrained(settings.pretrained, **settings.hub_kwargs())
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
         """Embed one batch of text-only inputs."""
@@ -96,10 +88,9 @@ class TextEncoder:
         ).to(self.device)
         with torch.inference_mode():
             hidden = self.model(**tokens).last_hidden_state
-        pooled = pool(hidden.float(), tokens["attention_mask"], self.settings.pooling)
-        if self.settings.normalize:
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.cpu().numpy().astype(np.float32, copy=False)
+        return to_embeddings(
+            pool(hidden.float(), tokens["attention_mask"], self.settings.pooling), normalize=self.settings.normalize
+        )
 
     def metadata(self) -> dict[str, Any]:
         """Settings and environment needed to reproduce the embeddings."""

@@ -22,7 +22,13 @@ from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import open_image
 from harness.models.base import register_model
-from harness.models.checkpoint import describe_model, load_config, local_checkpoint_facts, unsupported_model_type
+from harness.models.checkpoint import (
+    describe_model,
+    load_config,
+    load_model,
+    local_checkpoint_facts,
+    unsupported_model_type,
+)
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
@@ -57,7 +63,6 @@ class ColVisionRetriever:
     similarity = "maxsim"
 
     def __init__(self, adapter: Literal["colpali", "colqwen2"], settings: ColVisionSettings, device: str) -> None:
-        import torch
         import transformers
 
         self.adapter = adapter
@@ -72,10 +77,7 @@ class ColVisionRetriever:
         processor_class = getattr(transformers, PROCESSOR_CLASSES[adapter])
         model_class = getattr(transformers, MODEL_CLASSES[adapter])
         self.processor: Any = processor_class.from_pretrained(self.pretrained, **common)
-        model = model_class.from_pretrained(
-            self.pretrained, dtype=getattr(torch, self.dtype), attn_implementation=self.attn_implementation, **common
-        )
-        self.model: Any = model.to(self.device).eval()
+        self.model: Any = load_model(model_class, self.pretrained, settings, runtime)
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
         """Not available: a late-interaction model has no single vector per input (see ``encode_tokens``)."""

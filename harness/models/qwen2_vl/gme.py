@@ -24,7 +24,7 @@ from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
-from harness.models.checkpoint import describe_model
+from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
@@ -130,10 +130,8 @@ class GmeQwen2VL:
             forward["pixel_values"] = forward["pixel_values"].to(self.model.dtype)
         with torch.inference_mode():
             hidden = self.model.model(**forward).last_hidden_state
-        pooled = hidden[:, -1].float()  # left padding: the last position is the last real token
-        if self.settings.normalize:
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.cpu().numpy().astype(np.float32, copy=False)
+        # left padding: the last position is the last real token
+        return to_embeddings(hidden[:, -1], normalize=self.settings.normalize)
 
     def metadata(self) -> dict[str, Any]:
         """Settings and environment needed to reproduce the embeddings."""
