@@ -157,8 +157,8 @@ def test_demo_run_output_is_added_beside_the_references_and_built(tmp_path, caps
 def test_a_partial_run_writes_no_entry_and_says_why(tmp_path, capsys):
     stale = tmp_path / "demo" / "leaderboard_entry.json"
     stale.parent.mkdir()
-    stale.write_text("{}")  # from an earlier run in the same folder: must not survive
-    assert main(["run", "--output_path", str(tmp_path / "demo"), "--limit", "4"]) == 0
+    stale.write_text("{}")  # from an earlier, unmarked run in the same folder: must not survive
+    assert main(["run", "--output_path", str(tmp_path / "demo"), "--limit", "4", "--overwrite"]) == 0
     assert (tmp_path / "demo" / "leaderboard.json").is_file()
     assert not stale.exists()
     captured = capsys.readouterr()

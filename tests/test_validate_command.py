@@ -67,7 +67,7 @@ def test_folder_with_one_bad_file_fails_that_file_and_still_reports_the_others(
 
     status, lines = validate(capsys, str(folder), "--data_basedir", str(mmeb_basedir))
 
-    assert status == 1
+    assert status == 2
     assert lines == [
         f"ok    {first}: 4 rows, 12 candidates, 4 images checked",
         f"FAIL  {bad}:{bad_line}: ranking: Input should be 'local' or 'global'",
@@ -108,7 +108,7 @@ def test_group_with_an_unknown_member_fails_naming_the_member_and_the_group_file
 
     status, lines = validate(capsys, str(group))
 
-    assert status == 1
+    assert status == 2
     assert lines[0].startswith(f"FAIL  unknown task, group or tag 'missing_task' (member of group 'all' in {group})")
 
 
@@ -121,7 +121,7 @@ def test_missing_media_fails_naming_the_row_and_the_path(
 
     status, lines = validate(capsys, str(path), "--data_basedir", str(mmeb_basedir))
 
-    assert status == 1
+    assert status == 2
     assert lines[0] == (
         f"FAIL  {path}: task 'lost', {rows}:2: query.image_column: media file not found: "
         f"{mmeb_basedir / 'image-tasks' / 'synthetic' / 'img04_64x27.png'}"
@@ -138,7 +138,7 @@ def test_corrupt_image_fails_naming_the_row_and_the_path(
 
     status, lines = validate(capsys, str(path), "--data_basedir", str(mmeb_basedir))
 
-    assert status == 1
+    assert status == 2
     assert lines[0].startswith(f"FAIL  {path}: task 'corrupt', {rows}:3: cannot read image {image}: ")
 
 
@@ -162,7 +162,7 @@ def test_long_fail_lines_are_not_wrapped_at_the_terminal_width(
 
     status, lines = validate(capsys, str(path))
 
-    assert status == 1
+    assert status == 2
     assert lines[0].startswith(f"FAIL  {path}:")
     assert lines[0].endswith("ranking: Input should be 'local' or 'global'")
 
@@ -193,5 +193,5 @@ def test_rows_json_error_fails_naming_file_and_line(
 
     status, lines = validate(capsys, str(path), "--data_basedir", str(mmeb_basedir))
 
-    assert status == 1
+    assert status == 2
     assert lines[0].startswith(f"FAIL  {path}: {rows}:2: not valid JSON: ")

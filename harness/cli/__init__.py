@@ -50,6 +50,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_media_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the commands that decode media (run, validate)."""
+    from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS
+
+    parser.add_argument(
+        "--max_image_pixels",
+        type=_positive_int,
+        default=DEFAULT_MAX_IMAGE_PIXELS,
+        metavar="N",
+        help=f"refuse images (and video frames) over N pixels before decoding (default {DEFAULT_MAX_IMAGE_PIXELS:,})",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
     """Flags every subcommand accepts."""
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")

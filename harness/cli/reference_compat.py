@@ -17,10 +17,12 @@ from typing import Any
 
 import yaml
 
+from harness.cli import add_media_flags
 from harness.cli.progress import RichReporter, print_summary
 from harness.engine.evaluate import EvalOptions
-from harness.engine.run import run_tasks
+from harness.engine.run import claim_run_folder, run_tasks
 from harness.errors import HarnessError
+from harness.media.image import image_pixel_budget
 from harness.models import adapter_for_backbone, create_encoder
 from harness.taskspec import LoadedTask, Selection, TaskIndex
 
@@ -51,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resize_max_pixels", type=int, default=1003520)
     parser.add_argument("--model_revision", default=None, help="hub revision to pin (harness extension)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace another run's results in --encode_output_path"
+    )
     parser.add_argument("--debug", action="store_true")
+    add_media_flags(parser)
     return parser
 
 
@@ -63,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.per_device_eval_batch_size < 1:
+        raise HarnessError("--per_device_eval_batch_size must be >= 1")
     adapter = adapter_for_backbone(args.model_backbone or "qwen2_vl")
     index = TaskIndex()
     selection = load_dataset_config(args.dataset_config, index)
@@ -74,15 +82,19 @@ def _run(args: argparse.Namespace) -> int:
     }
     if adapter == "vlm2vec":  # the reference's GME wrapper keeps its own 256-1280 token bounds
         model_args.update(min_pixels=args.resize_min_pixels, max_pixels=args.resize_max_pixels)
-    encoder = create_encoder(adapter, model_args, args.device)
     options = EvalOptions(
         data_basedir=args.data_basedir.resolve(),
         output_dir=args.encode_output_path,
         batch_size=args.per_device_eval_batch_size,
     )
-    reporter = RichReporter()
-    with reporter:
-        result = run_tasks(index, selection, adapter, encoder, options, sys.argv, reporter)
+    folder = claim_run_folder(adapter, model_args, selection, options, sys.argv, overwrite=args.overwrite)
+    try:
+        encoder = create_encoder(adapter, model_args, args.device)
+        reporter = RichReporter()
+        with reporter, image_pixel_budget(args.max_image_pixels):
+            result = run_tasks(index, selection, adapter, encoder, options, sys.argv, reporter, folder=folder)
+    finally:
+        folder.release()
     print_summary(result.entry)
     return 0
 

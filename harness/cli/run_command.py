@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cli import add_common_flags
+from harness.cli import add_common_flags, add_media_flags
 from harness.cli.progress import RichReporter, print_summary
 from harness.distributed import World, close_world, init_world, launched_by_torchrun, rank_device, world_joined
 from harness.engine.evaluate import EvalOptions
-from harness.engine.run import run_tasks
+from harness.engine.run import claim_run_folder, run_tasks
 from harness.errors import HarnessError
+from harness.media.image import image_pixel_budget
 from harness.models import create_encoder, parse_model_args, registered_models
+from harness.results.output_folder import OutputFolder
 from harness.taskspec import TaskIndex
 from harness.taskspec.index import Selection
 
@@ -47,11 +49,17 @@ def add_parser(subparsers: Any) -> None:
         "--top_k", type=int, default=10, help="ranked candidates kept per query with --predictions topk"
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the results of a different earlier run in --output_path (refused by default)",
+    )
+    parser.add_argument(
         "--dist_timeout",
         type=float,
         default=60.0,
         help="under torchrun: minutes a rank waits for the others before the run stops (default 60)",
     )
+    add_media_flags(parser)
     add_common_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -99,12 +107,6 @@ def _run_plan(
     args: argparse.Namespace, plan: RunPlan, index: TaskIndex, selection: Selection, device: str, world: World | None
 ) -> int:
     main_process = world is None or world.is_main
-    reporter = RichReporter() if main_process else None
-    settings = ", ".join(f"{k}={v}" for k, v in plan.model_args.items()) or "defaults"
-    if reporter is not None:
-        where = f" on {world.world_size} processes" if world is not None else ""
-        reporter.message(f"model {plan.model} ({settings}){where}")
-    encoder = create_encoder(plan.model, plan.model_args, device)
     options = EvalOptions(
         data_basedir=plan.data_basedir.resolve(),
         output_dir=plan.output_dir,
@@ -114,11 +116,54 @@ def _run_plan(
         predictions=args.predictions,
         top_k=args.top_k,
     )
+    # The output folder is claimed before the model loads: a bad or foreign folder costs nothing.
+    folder = claim_folder(plan, selection, options, world, overwrite=args.overwrite)
+    try:
+        with image_pixel_budget(args.max_image_pixels):
+            return _evaluate(plan, index, selection, device, world, options, folder, main_process)
+    finally:
+        if folder is not None:
+            folder.release()
+
+
+def claim_folder(
+    plan: RunPlan, selection: Selection, options: EvalOptions, world: World | None, *, overwrite: bool
+) -> OutputFolder | None:
+    """Claim the output folder on the writing process; in a distributed run every rank learns the outcome."""
+    if world is None:
+        return claim_run_folder(plan.model, plan.model_args, selection, options, sys.argv, overwrite=overwrite)
+    folder: OutputFolder | None = None
+    error: HarnessError | None = None
+    if world.is_main:
+        try:
+            folder = claim_run_folder(plan.model, plan.model_args, selection, options, sys.argv, overwrite=overwrite)
+        except HarnessError as caught:
+            error = caught
+    world.check("preparing the output folder", error)
+    return folder
+
+
+def _evaluate(
+    plan: RunPlan,
+    index: TaskIndex,
+    selection: Selection,
+    device: str,
+    world: World | None,
+    options: EvalOptions,
+    folder: OutputFolder | None,
+    main_process: bool,
+) -> int:
+    reporter = RichReporter() if main_process else None
+    settings = ", ".join(f"{k}={v}" for k, v in plan.model_args.items()) or "defaults"
+    if reporter is not None:
+        where = f" on {world.world_size} processes" if world is not None else ""
+        reporter.message(f"model {plan.model} ({settings}){where}")
+    encoder = create_encoder(plan.model, plan.model_args, device)
     if reporter is None:
-        run_tasks(index, selection, plan.model, encoder, options, sys.argv, None, world)
+        run_tasks(index, selection, plan.model, encoder, options, sys.argv, None, world, folder)
         return 0
     with reporter:
-        result = run_tasks(index, selection, plan.model, encoder, options, sys.argv, reporter, world)
+        result = run_tasks(index, selection, plan.model, encoder, options, sys.argv, reporter, world, folder)
     print_summary(result.entry)
     reporter.message(f"results: {plan.output_dir}/ (run file {result.path.name})")
     if result.entry_path is not None:
@@ -143,6 +188,8 @@ def plan_run(args: argparse.Namespace) -> RunPlan:
     model = args.model or DEFAULT_MODEL
     _check_model_name(model)
     tasks = [name.strip() for name in args.tasks.split(",") if name.strip()]
+    if not tasks:
+        raise HarnessError(f"--tasks {args.tasks!r} names no task (e.g. --tasks mmeb_v2_image)")
     output_dir = args.output_path or Path("results") / _safe_name(str(model_args.get("pretrained", model)))
     return RunPlan(model, model_args, tasks, args.data_basedir or Path("."), output_dir)
 

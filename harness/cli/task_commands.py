@@ -9,11 +9,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.cli import add_common_flags
+from harness.cli import add_common_flags, add_media_flags
 from harness.data import build_task_data, load_rows, resolve_inside
+from harness.engine.sanity import duplicate_candidate_rows
 from harness.errors import HarnessError, MediaError
 from harness.inputs import ImageData
-from harness.media.image import image_name, open_image
+from harness.media.image import image_name, image_pixel_budget, open_image
 from harness.models import registered_models
 from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex, load_task_file
 
@@ -31,6 +32,7 @@ def add_parsers(subparsers: Any) -> None:
     validate.add_argument("--data_basedir", type=Path, default=Path("."))
     validate.add_argument("--data_source", choices=["auto", "local", "hub"], default="auto")
     validate.add_argument("--limit", type=int, help="check only the first N rows of each task")
+    add_media_flags(validate)
     add_common_flags(validate)
     validate.set_defaults(handler=validate_files)
 
@@ -70,7 +72,12 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def validate_files(args: argparse.Namespace) -> int:
-    """Validate each file; print one line per file; exit 1 if any failed."""
+    """Validate each file; print one line per file; exit 2 if any failed (as every input error)."""
+    with image_pixel_budget(args.max_image_pixels):
+        return _validate_files(args)
+
+
+def _validate_files(args: argparse.Namespace) -> int:
     files = _expand_paths(args.paths)
     index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
     console = Console(soft_wrap=True)  # one line per file, however long: never wrap at the width
@@ -94,7 +101,7 @@ def validate_files(args: argparse.Namespace) -> int:
                 message = f"{path}: {message}"
             console.print(f"FAIL  {message}", markup=False, highlight=False)
     console.print(f"{len(files) - failures} passed, {failures} failed", markup=False)
-    return 1 if failures else 0
+    return 2 if failures else 0
 
 
 def _expand_paths(paths: list[Path]) -> list[Path]:
@@ -132,7 +139,17 @@ def _validate_one(
             images.setdefault(candidate.image, data.candidate_locations[candidate_id])
     for image in sorted(images, key=image_name):
         _check_decodable(image, spec.task, images[image])
-    return f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images)} images checked"
+    summary = f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images)} images checked"
+    duplicates = duplicate_candidate_rows(data)
+    if duplicates:
+        first = next(q.location for q in data.queries if len(set(q.candidate_ids)) != len(q.candidate_ids))
+        summary += f"; warning: {duplicates} rows list a candidate id twice (scored as the reference; first: {first})"
+    if data.unmatched_positive_rows:
+        summary += (
+            f"; warning: {len(data.unmatched_positive_rows)} rows have a positive that is no candidate "
+            f"(score 0; first: {data.unmatched_positive_rows[0]})"
+        )
+    return summary
 
 
 def _check_decodable(image: Path | ImageData, task: str, location: str) -> None:

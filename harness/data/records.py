@@ -10,7 +10,7 @@ variables and the whole row as ``row`` (for columns such as ``query-id``: ``row[
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from harness.taskspec.schema import (
     TemplateRelevance,
     VideoSpec,
 )
+from harness.taskspec.template_refs import attributes_read
 from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
 
 
@@ -54,6 +55,9 @@ class TaskData:
     candidate_locations: dict[str, str] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Provenance of the other tables read: ``corpus`` and ``qrels`` when the task has them."""
+    unmatched_positive_rows: list[str] = field(default_factory=list)
+    """Locations of the rows whose positive is not among their candidates (only with
+    ``relevance.unmatched: score_zero``; otherwise such a row is an error)."""
 
 
 def build_task_data(
@@ -89,7 +93,31 @@ def build_task_data(
     data.sources.update(data_sources)
     if qrels is not None:
         check_qrels_documents(spec.task, qrels, data.candidates)
+    else:
+        _check_positives(spec, data)
     return data
+
+
+def _check_positives(spec: TaskSpec, data: TaskData) -> None:
+    """Every positive must be a candidate its query is ranked against (its own list for local
+    ranking, any candidate for global ranking): one that is not would score 0 without a word."""
+    unmatched = getattr(spec.relevance, "unmatched", "error")
+    for query in data.queries:
+        pool: Collection[str] = query.candidate_ids if spec.ranking == "local" else data.candidates
+        missing = [positive for positive in query.relevance if positive not in pool]
+        if not missing:
+            continue
+        if unmatched == "score_zero":
+            data.unmatched_positive_rows.append(query.location)
+            continue
+        where = f"the row's {len(pool)} candidates" if spec.ranking == "local" else "the task's candidates"
+        shown = ", ".join(repr(c[:40]) for c in list(query.candidate_ids)[:5]) or "none"
+        more = ", ..." if len(query.candidate_ids) > 5 else ""
+        raise DataError(
+            f"task '{spec.task}', {query.location}: relevance: positive {missing[0][:80]!r} is not among {where}, "
+            f"so it would score 0 (row candidates: {shown}{more}); "
+            "fix the data, or set relevance.unmatched: score_zero where the reference scores such rows 0"
+        )
 
 
 def _build_query(
@@ -165,6 +193,9 @@ def _candidate_elements(
     if spec.candidates.items_template is None:
         return _zip_candidate_columns(spec, row, context)
     items = context.render_json("candidates.items_template", spec.candidates.items_template, variables)
+    nulls = [i for i, item in enumerate(items) if item is None]
+    if nulls:  # a null would render as the text "None"
+        raise context.error("candidates.items_template", f"candidate {nulls[0]} is null")
     return [item if isinstance(item, dict) else {"value": item} for item in items]
 
 
@@ -181,7 +212,7 @@ def _candidate_folders(spec: TaskSpec, variables: Mapping[str, Any], context: _R
         folder = resolve_inside(context.media_root, relative, what="candidate folder")
     except DataError as error:
         raise context.error(key, str(error)) from None
-    if not folder.is_dir():
+    if not _exists(folder) or not folder.is_dir():
         raise context.error(key, f"candidate folder not found: {folder}")
     excluded = set(spec.candidates.exclude_folders)
     names = sorted(
@@ -227,6 +258,11 @@ def _zip_candidate_columns(spec: TaskSpec, row: Mapping[str, Any], context: _Row
     count = next(iter(lengths.values()))
     if count == 0:
         raise context.error("candidates.columns", "the row has no candidates")
+    printed = attributes_read(spec.candidates.template, "cand") | attributes_read(spec.candidates.id_template, "cand")
+    for column, values in lists.items():  # a null the templates print would become the text "None"
+        nulls = [i for i, value in enumerate(values) if value is None]
+        if nulls and column in printed:
+            raise context.error("candidates.columns", f"column '{column}': candidate {nulls[0]} is null")
     return [{column: values[i] for column, values in lists.items()} for i in range(count)]
 
 
@@ -295,7 +331,7 @@ class _RowContext:
             path = resolve_inside(self.media_root, relative, what="media path")
         except DataError as error:
             raise self.error(key, str(error)) from None
-        if self.check_media and not path.is_file():
+        if self.check_media and not _is_file(path):
             raise self.error(key, f"media file not found: {path}")
         return path
 
@@ -312,7 +348,7 @@ class _RowContext:
             raise self.error(key, str(error)) from None
         if not self.check_media:
             return VideoRef(source=path, frame_indices=())  # not sampled: media is not read
-        if not path.exists():
+        if not _exists(path):
             raise self.error(key, f"video not found (a frame folder or a video file): {path}")
         try:
             return sample_video(path, spec.num_frames, spec.fewer_frames)
@@ -337,3 +373,17 @@ class _RowContext:
         if video is None and videos:
             raise self.error(f"{side} template", "the text has a {{ VIDEO }} marker but the row has no video")
         return EncodeInput(text=text, image=image, video=video)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a name the file system refuses: it is no file of the data either
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False

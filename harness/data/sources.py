@@ -134,25 +134,46 @@ def _load_local(files: list[Path], data_basedir: Path, limit: int | None) -> Dat
     return DatasetRows(rows=rows[:limit], locations=locations[:limit], provenance=provenance)
 
 
+MAX_JSONL_LINE_BYTES = 64 << 20
+"""Longest JSON Lines row read (64 MiB, room for an inline base64 page image); a longer line is
+refused rather than held in memory whole."""
+
+
 def _read_jsonl(path: Path, rows: list[dict[str, Any]], locations: list[str], limit: int | None) -> None:
     with path.open("rb") as handle:  # bytes, so that a non-UTF-8 line is named by its number
-        for line_number, raw in enumerate(handle, start=1):
-            if limit is not None and len(rows) >= limit:
+        line_number = 0
+        while limit is None or len(rows) < limit:
+            raw = handle.readline(MAX_JSONL_LINE_BYTES + 1)
+            if not raw:
                 return
-            try:
-                line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")  # tolerate a BOM
-            except UnicodeDecodeError as error:
-                raise DataError(f"{path}:{line_number}: not UTF-8 text: {error.reason}") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{line_number}: not valid JSON: {error.msg}") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{line_number}: expected a JSON object per line")
-            rows.append(row)
-            locations.append(f"{path}:{line_number}")
+            line_number += 1
+            if len(raw) > MAX_JSONL_LINE_BYTES:
+                raise DataError(f"{path}:{line_number}: line longer than {MAX_JSONL_LINE_BYTES:,} bytes")
+            row = _parse_jsonl_line(path, line_number, raw)
+            if row is not None:
+                rows.append(row)
+                locations.append(f"{path}:{line_number}")
+
+
+def _parse_jsonl_line(path: Path, line_number: int, raw: bytes) -> dict[str, Any] | None:
+    """One row of a JSON Lines file, or None for a blank line; ``DataError`` naming ``path:line`` else."""
+    try:
+        line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")  # tolerate a BOM
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}:{line_number}: not UTF-8 text: {error.reason}") from None
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{line_number}: not valid JSON: {error.msg}") from None
+    except RecursionError:
+        raise DataError(f"{path}:{line_number}: JSON nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise DataError(f"{path}:{line_number}: not valid JSON: {error}") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{path}:{line_number}: expected a JSON object per line")
+    return row
 
 
 def _read_tabular(path: Path, rows: list[dict[str, Any]], locations: list[str], limit: int | None) -> None:

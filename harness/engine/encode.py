@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.distributed import World, assign_batches
 from harness.engine.tokens import TokenStore
+from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import Encoder
 from harness.models.late_interaction.protocol import is_multivector
@@ -31,6 +32,22 @@ IMAGE_COST = 1024
 FRAME_COST = 256
 """Cost of one video frame in the shard plan."""
 CHARS_PER_TOKEN = 4
+
+
+class NonFiniteEmbeddingError(ModelError):
+    """An encoder returned NaN or infinite values; ``index`` is the first offending input."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"the embedding of input {index} is not finite (NaN or infinite)")
+        self.index = index
+
+
+def first_non_finite(rows: Sequence[np.ndarray] | np.ndarray) -> int | None:
+    """Position of the first array in ``rows`` holding NaN or infinity, or None."""
+    for position, row in enumerate(rows):
+        if not np.isfinite(row).all():
+            return position
+    return None
 
 
 def unique_inputs(inputs: Sequence[EncodeInput]) -> tuple[list[EncodeInput], np.ndarray]:
@@ -213,6 +230,9 @@ def _dense_batches(
         embeddings = np.asarray(encoder.encode([inputs[i] for i in batch], side), dtype=np.float32)
         if embeddings.shape[0] != len(batch):
             raise RuntimeError(f"encoder returned {embeddings.shape[0]} rows for a batch of {len(batch)}")
+        bad = None if np.isfinite(embeddings).all() else first_non_finite(embeddings)
+        if bad is not None:  # a broken model must never be scored: NaN ties rank the first candidate top
+            raise NonFiniteEmbeddingError(batch[bad])
         yield batch, embeddings
         if on_batch is not None:
             on_batch(len(batch))
@@ -229,6 +249,9 @@ def _token_batches(
         matrices = list(encoder.encode_tokens([inputs[i] for i in batch], side))
         if len(matrices) != len(batch):
             raise RuntimeError(f"encoder returned {len(matrices)} token matrices for a batch of {len(batch)}")
+        bad = first_non_finite(matrices)
+        if bad is not None:
+            raise NonFiniteEmbeddingError(batch[bad])
         yield batch, matrices
         if on_batch is not None:
             on_batch(len(batch))

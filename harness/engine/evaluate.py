@@ -17,9 +17,16 @@ import numpy as np
 
 from harness.data import DataSourceMode, TaskData, build_task_data, load_rows, resolve_inside
 from harness.distributed import World
-from harness.engine.encode import Embeddings, ProgressHook, encode_unique, unique_inputs
+from harness.engine.encode import Embeddings, NonFiniteEmbeddingError, ProgressHook, encode_unique, unique_inputs
 from harness.engine.maxsim import rank_global_maxsim, rank_local_maxsim
 from harness.engine.rank import Rankings, rank_global, rank_local
+from harness.engine.sanity import (
+    degenerate_warning,
+    duplicate_candidate_rows,
+    duplicate_warning,
+    non_finite_error,
+    unmatched_warning,
+)
 from harness.engine.tokens import TokenStore
 from harness.errors import DataError, MediaError
 from harness.inputs import EncodeInput, Side
@@ -72,7 +79,14 @@ def evaluate_task(
         resolve_inside(options.data_basedir, spec.media_root, "media_root") if spec.media_root else options.data_basedir
     )
     data = build_task_data(spec, rows, media_root, data_basedir=options.data_basedir, data_source=options.data_source)
+    warnings: list[str] = []
     num_excluded = _exclude_unscorable(spec.task, data)
+    duplicates = duplicate_candidate_rows(data)
+    if duplicates:
+        _warn(warnings, duplicate_warning(spec.task, duplicates, len(data.queries)))
+    unmatched = len(data.unmatched_positive_rows)
+    if unmatched:
+        _warn(warnings, unmatched_warning(spec.task, data.unmatched_positive_rows, len(data.queries)))
 
     queries = _encode_side(encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress, world)
     candidate_ids = list(data.candidates)
@@ -81,13 +95,26 @@ def evaluate_task(
     )
     if queries is None or candidates is None:  # not rank 0: its share is sent
         return None
+    degenerate: list[Side] = []
+    sides: tuple[tuple[Side, EncodedSide], ...] = (("query", queries), ("candidate", candidates))
+    for side, encoded in sides:
+        if isinstance(encoded.embeddings, np.ndarray):  # token matrices are not checked
+            message = degenerate_warning(spec.task, side, encoded.embeddings)
+            if message is not None:
+                degenerate.append(side)
+                _warn(warnings, message)
 
+    notes = {
+        "warnings": warnings,
+        "num_duplicate_candidate_rows": duplicates,
+        "num_unmatched_positive_rows": unmatched,
+    }
     try:
-        metrics = _score_and_write(loaded, data, (queries, candidates), candidate_ids, options, num_excluded)
+        metrics = _score_and_write(loaded, data, (queries, candidates), candidate_ids, options, num_excluded, notes)
     finally:
-        for side in (queries, candidates):
-            if isinstance(side.embeddings, TokenStore):
-                side.embeddings.close()
+        for encoded in (queries, candidates):
+            if isinstance(encoded.embeddings, TokenStore):
+                encoded.embeddings.close()
     return TaskScore(
         version=spec.version,
         modality=spec.modality,
@@ -100,6 +127,10 @@ def evaluate_task(
         num_candidates=len(candidate_ids),
         dataset={**rows.provenance, "split": spec.dataset.split, "revision": spec.dataset.revision, **data.sources},
         source_file=str(loaded.source),
+        degenerate_sides=degenerate,
+        num_duplicate_candidate_rows=duplicates,
+        num_unmatched_positive_rows=unmatched,
+        warnings=warnings,
     )
 
 
@@ -110,8 +141,13 @@ def _score_and_write(
     candidate_ids: list[str],
     options: EvalOptions,
     num_excluded: int,
+    notes: Mapping[str, object],
 ) -> dict[str, float]:
-    """Rank, score and write the task's five files; return its metrics."""
+    """Rank, score and write the task's five files; return its metrics.
+
+    ``notes`` (warnings, duplicate-candidate rows) join the score file when they say something,
+    so a clean task's score file keeps exactly the reference's keys.
+    """
     spec = loaded.spec
     depth = None if options.predictions == "full" else max(options.top_k, *spec.metrics.k)
     rankings = _rank(spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth)
@@ -120,8 +156,9 @@ def _score_and_write(
     counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
     if spec.relevance.kind == "qrels":
         counts["num_excluded"] = num_excluded
+    extra = {key: value for key, value in notes.items() if value}
     _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
-    write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts})
+    write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts, **extra})
     return metrics
 
 
@@ -131,7 +168,7 @@ def _exclude_unscorable(task: str, data: TaskData) -> int:
     excluded = len(data.queries) - len(scorable)
     if not scorable:
         raise DataError(f"task '{task}': no query has a relevant candidate (check the qrels and query ids)")
-    if excluded:
+    if excluded:  # counted in the score file as num_excluded, as the reference's visdoc files
         print(
             f"warning: task '{task}': {excluded} of {len(data.queries)} queries have no relevant document "
             f"and are not scored (first: {next(q.location for q in data.queries if not q.relevance)})",
@@ -139,6 +176,12 @@ def _exclude_unscorable(task: str, data: TaskData) -> int:
         )
     data.queries = scorable
     return excluded
+
+
+def _warn(warnings: list[str], message: str) -> None:
+    """Print a warning line on stderr and keep it for the results."""
+    print(f"warning: {message}", file=sys.stderr)
+    warnings.append(message)
 
 
 @dataclass
@@ -171,12 +214,14 @@ def _encode_side(
     def explain(error: Exception) -> Exception:
         if isinstance(error, MediaError):
             return DataError(f"task '{task}', {_row_of_media(data, error.path)}: {error}")
+        if isinstance(error, NonFiniteEmbeddingError):
+            return non_finite_error(error, task, side, distinct, data)
         return error
 
     stage = f"encoding the {side} inputs of task '{task}'"
     try:
         embeddings = encode_unique(encoder, distinct, side, options.batch_size, hook, world, stage, explain)
-    except MediaError as error:
+    except (MediaError, NonFiniteEmbeddingError) as error:
         raise explain(error) from None
     return None if embeddings is None else EncodedSide(embeddings, inverse)
 

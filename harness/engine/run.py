@@ -6,6 +6,7 @@ still leaves every finished task's files and a valid entry for them.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import harness
 from harness.distributed import World
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.models.base import Encoder
-from harness.results.files import write_json
+from harness.results.files import ENTRY_FILE, RUN_FILE, task_paths, write_json
 from harness.results.leaderboard import (
     GroupScore,
     HarnessInfo,
@@ -31,9 +32,10 @@ from harness.results.leaderboard import (
     aggregate_modalities,
     group_score,
 )
+from harness.results.output_folder import OutputFolder, claim_output_folder
 from harness.taskspec.index import LoadedTask, Selection, TaskIndex
 
-LEADERBOARD_FILE = "leaderboard.json"
+LEADERBOARD_FILE = RUN_FILE
 
 
 class RunReporter(Protocol):
@@ -47,10 +49,6 @@ class RunReporter(Protocol):
     def task_started(self, task: LoadedTask, position: int, total: int) -> None: ...
 
     def task_finished(self, task: LoadedTask, score: TaskScore) -> None: ...
-
-
-ENTRY_FILE = "leaderboard_entry.json"
-"""The run as a leaderboard entry (schema 2.0, validated), written when the run is a full benchmark."""
 
 
 @dataclass
@@ -75,11 +73,14 @@ def run_tasks(
     command: Sequence[str],
     reporter: RunReporter | None = None,
     world: World | None = None,
+    folder: OutputFolder | None = None,
 ) -> RunResult:
     """Evaluate every selected task in order, writing results as each one finishes.
 
-    In a distributed run every rank calls this; only rank 0 scores tasks and writes files (the
-    entry returned on other ranks has no tasks).
+    ``folder`` is the output folder as claimed by :func:`harness.results.claim_output_folder`
+    (on rank 0); every file written is recorded in its marker, and it is marked finished at the
+    end. In a distributed run every rank calls this; only rank 0 scores tasks and writes files
+    (the entry returned on other ranks has no tasks).
     """
     entry = LeaderboardEntry(
         model=ModelInfo(name=model_name, adapter_metadata=encoder.metadata()),
@@ -92,9 +93,10 @@ def run_tasks(
             data_basedir=str(options.data_basedir),
             started_at=_now(),
             world_size=world.world_size if world is not None else 1,
+            run_id=folder.run_id if folder is not None else None,
         ),
     )
-    path = options.output_dir / LEADERBOARD_FILE
+    path = options.output_dir / RUN_FILE
     for position, loaded in enumerate(selection.tasks, start=1):
         if reporter is not None:
             reporter.task_started(loaded, position, len(selection.tasks))
@@ -104,6 +106,8 @@ def run_tasks(
         entry.tasks[loaded.spec.task] = score
         update_aggregates(entry, index, selection)
         write_json(path, entry.model_dump(mode="json"), indent=2)
+        if folder is not None:
+            folder.record([*task_paths(options.output_dir, loaded.spec.task).values(), path])
         if reporter is not None:
             reporter.task_finished(loaded, score)
     entry.run.finished_at = _now()
@@ -111,7 +115,54 @@ def run_tasks(
         return RunResult(entry=entry, path=path)
     write_json(path, entry.model_dump(mode="json"), indent=2)
     entry_path, note = write_leaderboard_entry(entry, options.output_dir / ENTRY_FILE)
+    if folder is not None:
+        folder.record([path] if entry_path is None else [path, entry_path])
+        folder.finish()
     return RunResult(entry=entry, path=path, entry_path=entry_path, entry_note=note)
+
+
+def run_settings(
+    model_name: str, model_args: dict[str, Any], selection: Selection, options: EvalOptions
+) -> dict[str, Any]:
+    """What decides a run's numbers: the output folder's fingerprint is a hash of this.
+
+    Model and arguments as given, each task's full definition (hashed), the row limit, the data
+    and the prediction depth; not the batch size or the number of processes, which change no
+    number.
+    """
+    return {
+        "model": model_name,
+        "model_args": {key: model_args[key] for key in sorted(model_args)},
+        "tasks": {
+            loaded.spec.task: hashlib.sha256(loaded.spec.model_dump_json().encode("utf-8")).hexdigest()[:16]
+            for loaded in selection.tasks
+        },
+        "limit": options.limit,
+        "data_source": options.data_source,
+        "data_basedir": str(options.data_basedir),
+        "predictions": options.predictions,
+        "top_k": options.top_k,
+    }
+
+
+def claim_run_folder(
+    model_name: str,
+    model_args: dict[str, Any],
+    selection: Selection,
+    options: EvalOptions,
+    command: Sequence[str],
+    *,
+    overwrite: bool = False,
+) -> OutputFolder:
+    """Check every result file name and claim ``options.output_dir`` for this run, before any work.
+
+    Raises :class:`harness.results.files.OutputPathError` for a task name that is no plain file
+    name, a folder that cannot be written, or another run's results (unless ``overwrite``).
+    """
+    for loaded in selection.tasks:
+        task_paths(options.output_dir, loaded.spec.task)
+    settings = run_settings(model_name, model_args, selection, options)
+    return claim_output_folder(options.output_dir, settings, command, overwrite=overwrite)
 
 
 def write_leaderboard_entry(entry: LeaderboardEntry, target: Path) -> tuple[Path | None, str | None]:
@@ -122,6 +173,10 @@ def write_leaderboard_entry(entry: LeaderboardEntry, target: Path) -> tuple[Path
     """
     from harness.leaderboard import EntryError, migrate_run_entry, write_entry
 
+    degenerate = [f"{name} ({', '.join(s.degenerate_sides)})" for name, s in entry.tasks.items() if s.degenerate_sides]
+    if degenerate:
+        target.unlink(missing_ok=True)
+        return None, f"the embeddings do not depend on the input in {', '.join(degenerate)}"
     try:
         write_entry(target, migrate_run_entry(entry.model_dump(mode="json")))
     except EntryError as error:

@@ -1,8 +1,16 @@
-"""Open images as the reference does: PIL, then ``.convert("RGB")`` (alpha dropped)."""
+"""Open images as the reference does: PIL, then ``.convert("RGB")`` (alpha dropped).
+
+Images come from strangers' datasets, so an image's declared size is checked against a pixel
+budget before any pixel is decoded: a 140 KB PNG can declare 12000×12000 pixels and take
+gigabytes once decoded. The budget is process-wide, like PIL's own ``MAX_IMAGE_PIXELS`` (which
+still applies above it); ``--max_image_pixels`` sets it for a run.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -10,7 +18,46 @@ from PIL import Image, UnidentifiedImageError
 from harness.errors import MediaError
 from harness.inputs import ImageData
 
+DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
+"""Largest image (width × height) decoded by default: about 7000 × 7000, far above any MMEB image
+or document page, far below what makes a decoded RGB image a memory problem (150 MB)."""
+
 _DECODE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError)
+
+
+class _PixelBudget:
+    """The process-wide pixel budget (a holder, so that the setting has one owner)."""
+
+    value: int = DEFAULT_MAX_IMAGE_PIXELS
+
+
+def max_image_pixels() -> int:
+    """The pixel budget in force."""
+    return _PixelBudget.value
+
+
+@contextmanager
+def image_pixel_budget(pixels: int) -> Iterator[None]:
+    """Decode images of up to ``pixels`` pixels inside the ``with`` block (then restore the old budget)."""
+    if pixels < 1:
+        raise ValueError("the pixel budget must be at least 1")
+    previous = _PixelBudget.value
+    _PixelBudget.value = pixels
+    try:
+        yield
+    finally:
+        _PixelBudget.value = previous
+
+
+def check_pixel_budget(width: int, height: int, name: str) -> None:
+    """Raise ``MediaError`` when a ``width`` × ``height`` picture is over the pixel budget."""
+    budget = _PixelBudget.value
+    if width * height > budget:
+        raise MediaError(
+            f"image {name} is {width}×{height} = {width * height:,} pixels, over the budget of {budget:,} "
+            "(raise it with --max_image_pixels if the image is genuine)",
+            name,
+        )
 
 
 def image_name(image: Path | ImageData) -> str:
@@ -21,11 +68,15 @@ def image_name(image: Path | ImageData) -> str:
 
 
 def open_image(image: Path | ImageData) -> Image.Image:
-    """Decode ``image`` (a file or in-memory bytes) to an RGB PIL image; ``MediaError`` if it cannot."""
+    """Decode ``image`` (a file or in-memory bytes) to an RGB PIL image; ``MediaError`` if it cannot.
+
+    The size in the image's header is checked against the pixel budget before decoding.
+    """
     name = image_name(image)
     try:
         source = io.BytesIO(image.data) if isinstance(image, ImageData) else image
-        with Image.open(source) as opened:
+        with Image.open(source) as opened:  # reads the header only
+            check_pixel_budget(opened.width, opened.height, name)
             return opened.convert("RGB")
     except FileNotFoundError:
         raise MediaError(f"image not found: {name}", name) from None

@@ -17,7 +17,7 @@ from PIL import Image
 
 from harness.errors import DataError, MediaError
 from harness.inputs import VideoRef
-from harness.media.image import open_image
+from harness.media.image import check_pixel_budget, open_image
 
 FRAME_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov"})
@@ -86,11 +86,18 @@ def load_video_frames(ref: VideoRef) -> list[Image.Image]:
         except MediaError as error:  # name the video (its row is found by it), and the frame in the text
             raise MediaError(f"video {ref.source}: {error}", str(ref.source)) from None
     reader = _open_video(ref.source)
+    first, *rest = ref.frame_indices
     try:
-        batch = reader.get_batch(list(ref.frame_indices)).asnumpy()
+        # One frame first: its size is checked before the other frames are decoded.
+        frames = [reader[first].asnumpy()]
+        check_pixel_budget(frames[0].shape[1], frames[0].shape[0], f"{ref.source} frame {first}")
+        if rest:
+            frames += list(reader.get_batch(rest).asnumpy())
+    except MediaError as error:
+        raise MediaError(f"video {ref.source}: {error}", str(ref.source)) from None
     except Exception as error:  # decord raises its own error types for bad streams
         raise MediaError(f"cannot decode frames of video {ref.source}: {_one_line(error)}", str(ref.source)) from None
-    return [Image.fromarray(frame).convert("RGB") for frame in batch]
+    return [Image.fromarray(frame).convert("RGB") for frame in frames]
 
 
 def _open_video(path: Path) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,53 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from harness.errors import HarnessError
+
+RUN_FILE = "leaderboard.json"
+"""The run file (schema 1.x), rewritten after every task."""
+ENTRY_FILE = "leaderboard_entry.json"
+"""The run as a leaderboard entry (schema 2.0), written when the run is a full benchmark."""
+TASK_FILE_SUFFIXES = {
+    "qry": "_qry",
+    "tgt": "_tgt",
+    "info": "_info.jsonl",
+    "score": "_score.json",
+    "pred": "_pred.jsonl",
+}
+"""The per-task files are named ``{task}`` followed by one of these."""
+FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$")
+"""A result file name: letters, digits and ``._-``, no separators, not hidden, at most 255 characters."""
+
+
+class OutputPathError(HarnessError):
+    """A result file would land outside the output folder, or the folder cannot be used."""
+
+
+def output_file(output_dir: Path, name: str) -> Path:
+    """``output_dir / name``, refusing any ``name`` that is not a plain file name.
+
+    Task names become file names, and task files come from strangers: ``../../x`` or ``/tmp/x``
+    must never be written. A plain name (no separator, not ``.``/``..``) joined to the folder
+    cannot leave it; the joined path is checked once more all the same.
+    """
+    if not FILE_NAME.match(name) or name in (".", ".."):
+        raise OutputPathError(
+            f"result file name {name[:80]!r} is not a plain file name (letters, digits and ._- only, "
+            f"not starting with '.', at most 255 characters), so it might not stay inside {output_dir}"
+        )
+    base = Path(os.path.abspath(output_dir))
+    target = Path(os.path.normpath(base / name))
+    if target.parent != base:
+        raise OutputPathError(f"result file {name!r} would be written outside {output_dir}")
+    return output_dir / name
+
+
+def is_result_file(name: str) -> bool:
+    """True for the names a run writes: the per-task files, the run file and the entry."""
+    if name in (RUN_FILE, ENTRY_FILE):
+        return True
+    return any(name.endswith(suffix) and len(name) > len(suffix) for suffix in TASK_FILE_SUFFIXES.values())
 
 
 @contextmanager
@@ -66,11 +114,5 @@ def read_embeddings(path: Path) -> tuple[np.ndarray, list[str]]:
 
 
 def task_paths(output_dir: Path, task: str) -> dict[str, Path]:
-    """The reference's per-task file names inside ``output_dir``."""
-    return {
-        "qry": output_dir / f"{task}_qry",
-        "tgt": output_dir / f"{task}_tgt",
-        "info": output_dir / f"{task}_info.jsonl",
-        "score": output_dir / f"{task}_score.json",
-        "pred": output_dir / f"{task}_pred.jsonl",
-    }
+    """The reference's per-task file names inside ``output_dir`` (each checked by :func:`output_file`)."""
+    return {kind: output_file(output_dir, f"{task}{suffix}") for kind, suffix in TASK_FILE_SUFFIXES.items()}

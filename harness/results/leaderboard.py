@@ -48,6 +48,18 @@ class TaskScore(_Strict):
     """Where the rows came from: local files or hub path, config, split, revision."""
     source_file: str
     """The task file, as loaded."""
+    degenerate_sides: list[Literal["query", "candidate"]] = Field(default_factory=list)
+    """Sides whose distinct inputs all got the same embedding: the scores say nothing about the
+    model (ties rank candidates in file order), so the run is not a leaderboard entry."""
+    num_duplicate_candidate_rows: int = 0
+    """Rows listing one candidate id more than once (scored as the reference does, which can
+    push nDCG above 1)."""
+    num_unmatched_positive_rows: int = 0
+    """Rows whose positive is none of their candidates, scored 0 as the reference does (only for
+    tasks that declare ``relevance.unmatched: score_zero``)."""
+    warnings: list[str] = Field(default_factory=list)
+    """Warnings about what the scores mean (input-independent embeddings, duplicate candidate
+    ids, unmatched positives), as printed; also in the task's score file."""
 
 
 class GroupScore(_Strict):
@@ -98,6 +110,8 @@ class RunInfo(_Strict):
     finished_at: str | None = None
     world_size: int = 1
     """Processes that shared the encoding (torchrun ranks); 1 for a single-process run."""
+    run_id: str | None = None
+    """Id of the run, as in the output folder's marker (``harness_run.json``)."""
 
 
 class LeaderboardEntry(_Strict):

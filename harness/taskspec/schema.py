@@ -167,6 +167,10 @@ class VideoSpec(StrictModel):
     """A video with fewer frames than ``num_frames``: use all it has (the reference) or fail."""
 
 
+UnmatchedPositive = Literal["error", "score_zero"]
+"""What a positive that is not among a query's candidates means (see ``TemplateRelevance``)."""
+
+
 class FirstCandidateRelevance(StrictModel):
     """The first candidate of each row's lists is the single positive (MMEB image format)."""
 
@@ -179,6 +183,10 @@ class TemplateRelevance(StrictModel):
     kind: Literal["id_template"]
     template: str
     """Jinja template rendering the id of the positive candidate."""
+    unmatched: UnmatchedPositive = "error"
+    """A positive that is not among the candidates the query is ranked against: ``error`` (the
+    default, naming the row) or ``score_zero`` (the row scores 0, as the reference does; each such
+    row is counted in a warning). Use ``score_zero`` only where the reference data has such rows."""
 
 
 class IdsTemplateRelevance(StrictModel):
@@ -187,6 +195,9 @@ class IdsTemplateRelevance(StrictModel):
     kind: Literal["ids_template"]
     template: str
     """Jinja template rendering a JSON list of relevant candidate ids (use ``| tojson``)."""
+    unmatched: UnmatchedPositive = "error"
+    """As for ``id_template``: a listed positive missing from the candidates is an error, or
+    (``score_zero``) counted and left to score nothing."""
 
 
 class CandidateFlagRelevance(StrictModel):

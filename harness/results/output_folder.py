@@ -1,0 +1,205 @@
+"""The output folder of a run: every file kept inside it, and the folder marked as one run's.
+
+A run claims its folder before the model loads. The claim checks that the folder can be
+written, takes an exclusive lock (two runs never write one folder at once), and reads the
+marker file ``harness_run.json`` that an earlier run left there:
+
+- no marker and no result files: a fresh folder;
+- a marker with the same fingerprint (same model, settings, tasks and data): an earlier try of
+  this very run, replaced as a whole;
+- a marker with another fingerprint, or result files without a marker: another run's results,
+  refused unless ``overwrite`` is given, in which case they are replaced as a whole.
+
+"Replaced as a whole" means every file the old marker lists and every file with a result
+file name (``{task}_score.json`` ...) is deleted before the new run writes anything, so the
+folder never mixes two runs and never keeps another run's ``leaderboard_entry.json``. Files
+with other names (a user's notes) are left alone. The marker lists the files the run has
+written so far and its status (``running``, ``finished``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.results.files import FILE_NAME, OutputPathError, is_result_file, output_file, write_json
+
+RUN_MARKER = "harness_run.json"
+"""The marker file naming the run a folder belongs to."""
+LOCK_FILE = ".harness_run.lock"
+"""Held (``flock``) by the run writing the folder; the lock goes when the process does."""
+MARKER_FORMAT_VERSION: Literal[1] = 1
+
+
+def run_fingerprint(settings: Mapping[str, Any]) -> str:
+    """A stable SHA-256 of everything that decides a run's numbers (canonical JSON)."""
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+class RunMarker(BaseModel):
+    """The contents of ``harness_run.json``."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    format_version: Literal[1] = MARKER_FORMAT_VERSION
+    """Version of this file's format."""
+    run_id: str
+    """Random id of the run that owns the folder."""
+    fingerprint: str
+    """SHA-256 of ``settings``: equal fingerprints mean the same model, settings, tasks and data."""
+    settings: dict[str, Any]
+    """What the fingerprint covers (model, model arguments, task definitions, row limit, data)."""
+    status: Literal["running", "finished"]
+    """``running`` until the last file is written (a run killed midway stays ``running``)."""
+    started_at: str
+    """When the run claimed the folder (ISO 8601, UTC)."""
+    finished_at: str | None = None
+    """When the run wrote its last file."""
+    command: list[str] = Field(default_factory=list)
+    """The command line of the run."""
+    files: list[str] = Field(default_factory=list)
+    """Result files the run has written so far (names inside the folder)."""
+
+
+class OutputFolder:
+    """A claimed output folder: the lock is held and the marker kept up to date."""
+
+    def __init__(self, path: Path, marker: RunMarker, lock_fd: int | None) -> None:
+        self.path = path
+        self.marker = marker
+        self._lock_fd = lock_fd
+
+    @property
+    def run_id(self) -> str:
+        """The run's id, also written into the run file."""
+        return self.marker.run_id
+
+    def file(self, name: str) -> Path:
+        """The path of result file ``name`` inside the folder (see :func:`output_file`)."""
+        return output_file(self.path, name)
+
+    def record(self, paths: Iterable[Path]) -> None:
+        """Add written files to the marker (rewritten atomically)."""
+        names = [p.name for p in paths if p.name not in self.marker.files]
+        if names:
+            self.marker = self.marker.model_copy(update={"files": [*self.marker.files, *names]})
+            self._write_marker()
+
+    def finish(self) -> None:
+        """Mark the run finished and release the lock."""
+        self.marker = self.marker.model_copy(update={"status": "finished", "finished_at": _now()})
+        self._write_marker()
+        self.release()
+
+    def release(self) -> None:
+        """Release the lock (the marker stays ``running`` unless :meth:`finish` was called)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _write_marker(self) -> None:
+        write_json(self.path / RUN_MARKER, self.marker.model_dump(mode="json"), indent=2)
+
+
+def claim_output_folder(
+    path: Path, settings: Mapping[str, Any], command: Iterable[str] = (), *, overwrite: bool = False
+) -> OutputFolder:
+    """Make ``path`` this run's folder (see the module docstring); :class:`OutputPathError` if it cannot be."""
+    _create_writable(path)
+    lock_fd = _lock(path)
+    try:
+        fingerprint = run_fingerprint(settings)
+        previous = read_marker(path)
+        leftovers = _result_files(path, previous)
+        if leftovers and not overwrite and (previous is None or previous.fingerprint != fingerprint):
+            raise OutputPathError(_foreign_message(path, previous, settings, leftovers))
+        for leftover in leftovers:
+            (path / leftover).unlink(missing_ok=True)
+        marker = RunMarker(
+            run_id=uuid.uuid4().hex,
+            fingerprint=fingerprint,
+            settings=json.loads(json.dumps(dict(settings), default=str)),
+            status="running",
+            started_at=_now(),
+            command=list(command),
+        )
+        folder = OutputFolder(path, marker, lock_fd)
+        folder._write_marker()
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    return folder
+
+
+def read_marker(path: Path) -> RunMarker | None:
+    """The marker in ``path``, or None when there is none or it cannot be read as one."""
+    try:
+        payload = json.loads((path / RUN_MARKER).read_text(encoding="utf-8"))
+        return RunMarker.model_validate(payload)
+    except (OSError, ValueError, ValidationError, RecursionError):
+        return None
+
+
+def _create_writable(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"--output_path {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".harness-write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise OutputPathError(f"--output_path {path} cannot be written: {error.strerror or error}") from None
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise OutputPathError(
+            f"--output_path {path} is being written by another harness run right now; "
+            "wait for it or choose another folder"
+        ) from None
+    return fd
+
+
+def _result_files(path: Path, previous: RunMarker | None) -> list[str]:
+    """Files of an earlier run: those its marker lists and any with a result file name."""
+    names = {entry.name for entry in path.iterdir() if entry.is_file() and is_result_file(entry.name)}
+    if previous is not None:
+        names.update(name for name in previous.files if FILE_NAME.match(name) and (path / name).is_file())
+    return sorted(names)
+
+
+def _foreign_message(path: Path, previous: RunMarker | None, settings: Mapping[str, Any], leftovers: list[str]) -> str:
+    advice = "pass --overwrite to replace them, or choose another --output_path"
+    if previous is None:
+        return f"--output_path {path} holds result files of an unmarked run (e.g. {leftovers[0]}); {advice}"
+    keys = {*previous.settings, *settings}
+    differing = sorted(k for k in keys if previous.settings.get(k) != _plain(settings.get(k)))
+    what = f"other {', '.join(differing)}" if differing else "other settings"
+    return (
+        f"--output_path {path} holds results of another run ({what}; run {previous.run_id[:8]}, "
+        f"started {previous.started_at}, {previous.status}); {advice}"
+    )
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
