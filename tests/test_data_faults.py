@@ -297,3 +297,28 @@ def test_pillow_image_bytes_stay_decodable_under_the_default_budget():
     Image.new("RGB", (64, 48), "red").save(buffer, format="PNG")
 
     assert open_image(ImageData(data=buffer.getvalue())).size == (64, 48)
+
+
+# --- hub dataset ids ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/etc", "../secrets", "~/.ssh", "a/b/c", "./data", "org/.."])
+def test_a_dataset_path_that_is_no_hub_id_is_refused_before_any_read(tmp_path: Path, path: str):
+    from harness.data import load_rows
+    from harness.errors import DataError
+    from harness.taskspec.schema import DatasetSource
+
+    with pytest.raises(DataError, match="is not a hub dataset id"):
+        load_rows(DatasetSource(path=path), tmp_path, mode="hub")
+
+
+def test_a_hub_id_that_names_a_local_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from harness.data import load_rows
+    from harness.errors import DataError
+    from harness.taskspec.schema import DatasetSource
+
+    (tmp_path / "org" / "data").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(DataError, match="names a local folder or file"):
+        load_rows(DatasetSource(path="org/data"), tmp_path, mode="hub")

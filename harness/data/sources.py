@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -207,10 +208,31 @@ def undecoded_images(table: Any) -> Any:
     return table
 
 
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+"""A hub dataset id: ``name`` or ``owner/name``."""
+
+
+def check_hub_id(path: str) -> None:
+    """Refuse a ``dataset.path`` that is no hub id, or that names a local folder or file.
+
+    ``datasets.load_dataset`` reads a local path before it asks the hub, so a task file naming
+    ``/home/user/.ssh`` or ``../secrets`` would read those files as rows; local data belongs in
+    ``dataset.files``, which stay inside ``--data_basedir``.
+    """
+    if not HUB_ID.match(path) or ".." in path.split("/"):
+        raise DataError(f"dataset path {path[:80]!r} is not a hub dataset id (owner/name); local data goes in 'files'")
+    if os.path.exists(path):
+        raise DataError(
+            f"dataset path {path!r} names a local folder or file, which the hub loader would read instead of "
+            "the hub dataset; local data goes in 'files' (under --data_basedir)"
+        )
+
+
 def _load_hub(source: DatasetSource, limit: int | None) -> DatasetRows:
+    assert source.path is not None
+    check_hub_id(source.path)
     import datasets
 
-    assert source.path is not None
     try:
         table = datasets.load_dataset(source.path, source.name, split=source.split, revision=source.revision)
     except Exception as error:  # network, auth, missing config: all user-actionable
