@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from harness.cli import add_media_flags
 from harness.cli.progress import RichReporter, print_summary
@@ -24,7 +25,7 @@ from harness.engine.run import claim_run_folder, run_tasks
 from harness.errors import HarnessError
 from harness.media.image import image_pixel_budget
 from harness.models import adapter_for_backbone, create_encoder
-from harness.taskspec import LoadedTask, Selection, TaskIndex
+from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
 
 _PATH_KEYS = {"image_root", "data_path"}
 _KNOWN_KEYS = {
@@ -135,8 +136,15 @@ def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskInde
     if str(entry.get("num_sample_per_subset", "None")).isdigit():  # the reference's "None" is a string
         update["num_rows"] = int(entry["num_sample_per_subset"])
     if "data_path" in entry:
-        update["dataset"] = spec.dataset.model_copy(update={"files": [str(entry["data_path"])]})
-    return LoadedTask(spec=spec.model_copy(update=update), source=loaded.source)
+        update["dataset"] = {**spec.dataset.model_dump(exclude_unset=True), "files": [str(entry["data_path"])]}
+    # Validated again (not model_copy): the key becomes a file name, the paths must stay relative.
+    try:
+        changed = TaskSpec.model_validate({**spec.model_dump(exclude_unset=True), **update})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise HarnessError(f"{path}: {key}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+    return LoadedTask(spec=changed, source=loaded.source)
 
 
 def _boolean(text: str) -> bool:
