@@ -139,7 +139,10 @@ def _hub_pickle_weights(checkpoint: str, revision: str | None) -> list[str]:
     from harness.models.lora import checkpoint_file
 
     names = ("pytorch_model.bin", "pytorch_model.bin.index.json")
-    return [name for name in names if checkpoint_file(checkpoint, name, revision) is not None]
+    try:
+        return [name for name in names if checkpoint_file(checkpoint, name, revision) is not None]
+    except (OSError, ValueError):  # an id the hub cannot look up: the original error says more
+        return []
 
 
 def first_line(error: BaseException) -> str:
