@@ -8,14 +8,18 @@ would encode: the embeddings equal a single-process run's.
 
 Failures: before each gather the ranks exchange their status, so an error on one rank stops all
 of them with a message naming that rank; a rank that dies outright is caught by torchrun, which
-stops the others; a rank that hangs is caught by the process-group timeout (``--dist_timeout``).
+stops the others; a rank that hangs is caught by the process-group timeout (``--dist_timeout``):
+each rank marks its arrival at every exchange in the process group's store, so the ranks that
+waited in vain can name the rank that never came and the stage it did not finish.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +44,11 @@ class World:
     local_rank: int
     group: Any
     """The process group for CPU objects (gloo): embeddings are NumPy arrays on the host."""
+    timeout_minutes: float = 60.0
+    """How long a rank waits for the others at an exchange (``--dist_timeout``)."""
+    arrivals: Any = None
+    """Store where each rank marks its arrival at each exchange; ``None`` when the group has none."""
+    _exchanges: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
 
     @property
     def is_main(self) -> bool:
@@ -52,7 +61,14 @@ class World:
 
         status = None if error is None else f"{type(error).__name__}: {error}"
         statuses: list[str | None] = [None] * self.world_size
-        dist.all_gather_object(statuses, status, group=self.group)
+        try:
+            with self.exchange(stage):
+                dist.all_gather_object(statuses, status, group=self.group)
+        except DistributedError as lost:
+            if status is None:
+                raise
+            # This rank's own failure is the one to fix first; the missing rank comes second.
+            raise DistributedError(f"rank {self.rank} failed while {stage}: {status}; and {lost}") from error
         failed = [(rank, message) for rank, message in enumerate(statuses) if message is not None]
         if failed:
             rank, message = failed[0]
@@ -60,32 +76,78 @@ class World:
             raise DistributedError(f"rank {rank} failed while {stage}{others}: {message}") from error
 
     def gather_to_main(
-        self, rows: Sequence[int], load: Callable[[int], np.ndarray], nbytes: Sequence[int]
+        self,
+        rows: Sequence[int],
+        load: Callable[[int], np.ndarray],
+        nbytes: Sequence[int],
+        stage: str = "sending its embeddings",
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Send this rank's arrays to rank 0 in rounds of at most ``GATHER_BYTES`` per rank.
 
         ``rows[i]`` is the global index of the ``i``-th local array, ``load(i)`` reads it and
         ``nbytes[i]`` is its size. Yields ``(global index, array)`` on rank 0, nothing elsewhere.
+        ``stage`` names the sending in a timeout's message.
         """
         import torch.distributed as dist
 
         pieces = _split_by_bytes(nbytes, GATHER_BYTES)
         counts: list[int] = [0] * self.world_size
-        dist.all_gather_object(counts, len(pieces), group=self.group)
+        with self.exchange(stage):
+            dist.all_gather_object(counts, len(pieces), group=self.group)
         for round_index in range(max(counts)):
             piece = pieces[round_index] if round_index < len(pieces) else range(0)
             payload = [(rows[i], load(i)) for i in piece]
             received: list[Any] | None = [None] * self.world_size if self.is_main else None
-            dist.gather_object(payload, received, dst=0, group=self.group)
+            with self.exchange(stage):
+                dist.gather_object(payload, received, dst=0, group=self.group)
             if received is not None:
                 for rank_items in received:
                     yield from rank_items
 
-    def barrier(self) -> None:
-        """Wait for every rank."""
+    def barrier(self, stage: str = "the run") -> None:
+        """Wait for every rank to finish ``stage``."""
         import torch.distributed as dist
 
-        dist.barrier(group=self.group)
+        with self.exchange(stage):
+            dist.barrier(group=self.group)
+
+    @contextmanager
+    def exchange(self, stage: str) -> Iterator[None]:
+        """Around one collective call that every rank makes after ``stage``: this rank marks its arrival,
+        and a timeout or a lost connection becomes a ``DistributedError`` naming the ranks that never came."""
+        index = next(self._exchanges)  # every rank makes the same collective calls in the same order
+        try:
+            if self.arrivals is not None:
+                self.arrivals.set(f"{index}/{self.rank}", stage)
+            yield
+        except RuntimeError as error:  # what gloo raises for a timeout or a closed connection
+            raise self._lost(stage, index, error) from error
+
+    def _lost(self, stage: str, index: int, error: RuntimeError) -> DistributedError:
+        absent = self._absent(index)
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        timed_out = "timed out" in detail.lower() or "timeout" in detail.lower()
+        if timed_out and absent:
+            return DistributedError(
+                f"rank {self.rank} waited {self.timeout_minutes:g} minutes (--dist_timeout) for {_ranks(absent)} "
+                f"to finish {stage}; stopping"
+            )
+        if timed_out:
+            return DistributedError(
+                f"rank {self.rank} waited {self.timeout_minutes:g} minutes (--dist_timeout) for the other ranks "
+                f"to finish {stage}; stopping"
+            )
+        never_came = f" ({_ranks(absent)} never arrived)" if absent else ""
+        return DistributedError(f"rank {self.rank} lost the other ranks after {stage}{never_came}: {detail}")
+
+    def _absent(self, index: int) -> list[int]:
+        """The ranks that have not marked their arrival at exchange ``index`` (empty when unknown)."""
+        if self.arrivals is None:
+            return []
+        try:
+            return [rank for rank in range(self.world_size) if not self.arrivals.check([f"{index}/{rank}"])]
+        except RuntimeError:  # the store itself is gone (its host stopped): the message names no rank
+            return []
 
 
 def launched_by_torchrun() -> bool:
@@ -99,16 +161,37 @@ def init_world(device: str, timeout_minutes: float) -> World:
 
     timeout = timedelta(minutes=timeout_minutes)
     backend = "nccl" if device.startswith("cuda") else "gloo"
-    if not dist.is_initialized():
-        dist.init_process_group(backend=backend, timeout=timeout)
-    # Embeddings travel as host objects; NCCL only moves device tensors, so they use a gloo group.
-    group = dist.new_group(backend="gloo", timeout=timeout) if backend == "nccl" else dist.group.WORLD
+    try:
+        if not dist.is_initialized():
+            dist.init_process_group(backend=backend, timeout=timeout)
+        # Embeddings travel as host objects; NCCL only moves device tensors, so they use a gloo group.
+        group = dist.new_group(backend="gloo", timeout=timeout) if backend == "nccl" else dist.group.WORLD
+    except RuntimeError as error:  # a rank that never joined, or an unreachable rendezvous address
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DistributedError(
+            f"rank {os.environ.get('RANK', '?')} could not join the other ranks within {timeout_minutes:g} minutes "
+            f"(--dist_timeout): {detail}"
+        ) from error
     return World(
         rank=dist.get_rank(),
         world_size=dist.get_world_size(),
         local_rank=int(os.environ.get("LOCAL_RANK", "0")),
         group=group,
+        timeout_minutes=timeout_minutes,
+        arrivals=_arrival_store(),
     )
+
+
+def _arrival_store() -> Any:
+    """A key space of the process group's store for arrival marks (``None`` when it cannot be had)."""
+    import torch.distributed as dist
+
+    try:
+        # The default group's store: the one torchrun's rendezvous gave every rank, reachable by all.
+        store = dist.distributed_c10d._get_default_store()
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+    return dist.PrefixStore("harness/arrivals", store)
 
 
 def world_joined() -> bool:
@@ -123,8 +206,14 @@ def torchrun_command(num_processes: int, module: str, args: Sequence[str]) -> li
     import sys
 
     return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={num_processes}",
-        "-m", module, *args,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={num_processes}",
+        "-m",
+        module,
+        *args,
     ]
 
 
@@ -144,8 +233,13 @@ def close_world(world: World, *, wait_for_all: bool) -> None:
     if not dist.is_initialized():
         return
     if wait_for_all:
-        world.barrier()
+        world.barrier("the run (rank 0 scores and writes each task while the others wait)")
     dist.destroy_process_group()
+
+
+def _ranks(ranks: Sequence[int]) -> str:
+    """``rank 1`` or ``ranks 1, 3``."""
+    return f"rank {ranks[0]}" if len(ranks) == 1 else f"ranks {', '.join(str(rank) for rank in ranks)}"
 
 
 def rank_device(device: str, local_rank: int, world_size: int) -> str:

@@ -153,3 +153,52 @@ def test_adapter_tensor_for_a_module_the_base_lacks_is_refused(tmp_path):
 
     with pytest.raises(ModelError, match="updates 'model.layers.9.self_attn.q_proj', which is not a linear layer"):
         create_encoder("vlm2vec", {"pretrained": str(adapter)}, "cpu")
+
+
+def test_adapter_with_pickle_weights_is_refused_with_the_advice_to_convert_them(tmp_path):
+    adapter = write_adapter(tmp_path / "adapter", str(GOLDEN_QWEN2VL))
+    torch.save(load_file(str(adapter / "adapter_model.safetensors")), adapter / "adapter_model.bin")
+    (adapter / "adapter_model.safetensors").unlink()
+
+    with pytest.raises(ModelError) as error:
+        create_encoder("vlm2vec", {"pretrained": str(adapter)}, "cpu")
+
+    assert str(error.value) == (
+        f"'{adapter}': pickle checkpoints (adapter_model.bin) are not loaded; convert the weights to safetensors"
+    )
+
+
+def test_truncated_adapter_weights_name_the_file(tmp_path):
+    adapter = write_adapter(tmp_path / "adapter", str(GOLDEN_QWEN2VL))
+    weights = adapter / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+
+    with pytest.raises(ModelError) as error:
+        create_encoder("vlm2vec", {"pretrained": str(adapter)}, "cpu")
+
+    assert str(error.value).startswith(f"cannot read weights '{weights}': truncated or corrupt safetensors (")
+
+
+def test_adapter_config_that_is_not_json_is_named(tmp_path):
+    adapter = write_adapter(tmp_path / "adapter", str(GOLDEN_QWEN2VL))
+    (adapter / "adapter_config.json").write_text("{not json")
+
+    with pytest.raises(ModelError) as error:
+        create_encoder("vlm2vec", {"pretrained": str(adapter)}, "cpu")
+
+    assert str(error.value).startswith(f"cannot read '{adapter / 'adapter_config.json'}': JSONDecodeError: ")
+
+
+def test_adapter_update_that_does_not_fit_the_base_weight_is_refused(tmp_path):
+    adapter = write_adapter(tmp_path / "adapter", str(GOLDEN_QWEN2VL))
+    tensors = load_file(str(adapter / "adapter_model.safetensors"))
+    tensors["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"] = torch.zeros(RANK, 32)
+    save_file(tensors, str(adapter / "adapter_model.safetensors"))
+
+    with pytest.raises(ModelError) as error:
+        create_encoder("vlm2vec", {"pretrained": str(adapter)}, "cpu")
+
+    assert str(error.value) == (
+        f"{adapter}: the update of 'model.layers.0.self_attn.q_proj' (lora_A [4, 32], lora_B [64, 4]) does not fit "
+        f"its weight [64, 64] in the base model '{GOLDEN_QWEN2VL}'"
+    )

@@ -119,3 +119,18 @@ def tiny_qwen2_5_vl(folder: Path) -> Path:
     Qwen2_5_VLForConditionalGeneration(config).save_pretrained(folder)
     copy_qwen_processor_files(folder)
     return folder
+
+
+def as_pickle_checkpoint(source: Path, folder: Path) -> Path:
+    """A copy of ``source`` whose weights are a pickle ``pytorch_model.bin`` (torch.save of the state dict).
+
+    transformers 5 ignores ``save_pretrained(safe_serialization=False)`` and writes safetensors
+    anyway, so the pickle file is written with ``torch.save`` directly, as older checkpoints were.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    shutil.copytree(source, folder)
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    return folder

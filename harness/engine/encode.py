@@ -140,7 +140,7 @@ def encode_unique(
     world.check(stage, error)
     assert local is not None
     try:
-        gathered = world.gather_to_main(local.rows, local.load, local.nbytes)
+        gathered = world.gather_to_main(local.rows, local.load, local.nbytes, f"sending its embeddings after {stage}")
         if world.is_main:
             return _collect(gathered, len(inputs), multivector)
         _drain(gathered)
@@ -255,4 +255,3 @@ def _token_batches(
         yield batch, matrices
         if on_batch is not None:
             on_batch(len(batch))
-

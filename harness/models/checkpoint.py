@@ -1,13 +1,17 @@
-"""Reading checkpoints: their config (with a clear word on remote code) and what the results record about them."""
+"""Reading checkpoints: their config (with a clear word on remote code), weights, tokenizer and
+processors, each failure as one line; and what the results record about them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.errors import ModelError
 from harness.models.settings import CheckpointSettings, Runtime
+from harness.models.weights import first_line, load_pretrained
 
 
 def load_config(checkpoint: str, revision: str | None, trust_remote_code: bool) -> Any:
@@ -26,16 +30,52 @@ def load_config(checkpoint: str, revision: str | None, trust_remote_code: bool) 
 
 
 def load_model(model_class: Any, checkpoint: str, settings: CheckpointSettings, runtime: Runtime) -> Any:
-    """``model_class.from_pretrained`` with the run's dtype, attention and hub pins, on its device, in eval mode."""
-    import torch
-
-    model = model_class.from_pretrained(
+    """``model_class.from_pretrained`` (safetensors only) with the run's dtype, attention and hub pins, on its
+    device, in eval mode; ``ModelError`` naming the checkpoint when its weights cannot be loaded."""
+    model = load_pretrained(
+        model_class,
         checkpoint,
-        dtype=getattr(torch, runtime.dtype),
+        revision=settings.revision,
+        trust_remote_code=settings.trust_remote_code,
+        dtype=runtime.dtype,
         attn_implementation=runtime.attn_implementation,
-        **settings.hub_kwargs(),
     )
     return model.to(runtime.device).eval()
+
+
+def load_part(auto_class: Any, checkpoint: str, part: str, **kwargs: Any) -> Any:
+    """``auto_class.from_pretrained`` for a tokenizer, processor or image processor (``part`` names it);
+    ``ModelError`` naming the checkpoint when it cannot be loaded."""
+    try:
+        return auto_class.from_pretrained(checkpoint, **kwargs)
+    except Exception as error:  # only the loading call: missing or malformed files of the checkpoint
+        raise ModelError(
+            f"cannot load the {part} of '{checkpoint}': {type(error).__name__}: {first_line(error)}"
+        ) from error
+
+
+def load_tokenizer(checkpoint: str, **kwargs: Any) -> Any:
+    """The checkpoint's tokenizer (``AutoTokenizer``); ``ModelError`` when it cannot be loaded or has no vocabulary."""
+    from transformers import AutoTokenizer
+
+    return check_tokenizer(load_part(AutoTokenizer, checkpoint, "tokenizer", **kwargs), checkpoint)
+
+
+def check_tokenizer(tokenizer: Any, checkpoint: str) -> Any:
+    """``tokenizer`` if it knows more than its special tokens; ``ModelError`` naming the missing files otherwise.
+
+    Without its vocabulary files transformers builds a tokenizer of special tokens alone rather than
+    failing, which would turn every text into the unknown token.
+    """
+    if not set(tokenizer.get_vocab()) <= set(tokenizer.all_special_tokens):
+        return tokenizer
+    files = sorted(set(getattr(tokenizer, "vocab_files_names", {}).values())) or ["tokenizer.json"]
+    folder = Path(checkpoint)
+    if folder.is_dir() and not any((folder / name).is_file() for name in files):
+        detail = f"none of {', '.join(files)} is in the folder"
+    else:
+        detail = f"its tokenizer files ({', '.join(files)}) hold no vocabulary"
+    raise ModelError(f"'{checkpoint}' has no tokenizer: {detail}; save the tokenizer with the model")
 
 
 def to_embeddings(pooled: Any, *, normalize: bool) -> np.ndarray:
@@ -48,11 +88,14 @@ def to_embeddings(pooled: Any, *, normalize: bool) -> np.ndarray:
     return pooled.cpu().numpy().astype(np.float32, copy=False)
 
 
-def unsupported_model_type(checkpoint: str, model_type: object, adapter: str, supported: tuple[str, ...]) -> ModelError:
-    """The error for a checkpoint of a type ``adapter`` does not serve, listing the ones it does."""
+def unsupported_model_type(
+    checkpoint: str, model_type: object, adapter: str, supported: Sequence[str] | str
+) -> ModelError:
+    """The error for a checkpoint of a type ``adapter`` does not serve, listing (or describing) the ones it does."""
+    listed = supported if isinstance(supported, str) else ", ".join(supported)
     return ModelError(
         f"'{checkpoint}' has model_type '{model_type}', which the {adapter} adapter does not support "
-        f"(supported: {', '.join(supported)})"
+        f"(supported: {listed})"
     )
 
 
@@ -98,10 +141,8 @@ def device_name(device: str) -> str:
 
 def local_checkpoint_facts(checkpoint: str) -> dict[str, Any]:
     """For a local folder (which has no commit hash): its absolute path and its weight files with their sizes."""
-    from pathlib import Path
-
     folder = Path(checkpoint)
     if not folder.is_dir():
         return {}
-    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+    weights = sorted(folder.glob("*.safetensors"))  # the only weights loaded (harness.models.weights)
     return {"local_path": str(folder.resolve()), "weight_files": {path.name: path.stat().st_size for path in weights}}

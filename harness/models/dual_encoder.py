@@ -31,6 +31,8 @@ from harness.models.checkpoint import (
     describe_model,
     load_config,
     load_model,
+    load_part,
+    load_tokenizer,
     local_checkpoint_facts,
     unsupported_model_type,
 )
@@ -67,7 +69,7 @@ class DualEncoder:
     """Encoder for CLIP and SigLIP checkpoints."""
 
     def __init__(self, settings: DualEncoderSettings, device: str) -> None:
-        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+        from transformers import AutoImageProcessor, AutoModel
 
         self.settings = settings
         runtime = resolve_runtime(settings, device)
@@ -78,8 +80,8 @@ class DualEncoder:
             raise unsupported_model_type(settings.pretrained, self.model_type, "clip/siglip", SUPPORTED_MODEL_TYPES)
         common = settings.hub_kwargs()
         self.model: Any = load_model(AutoModel, settings.pretrained, settings, runtime)
-        self.tokenizer = AutoTokenizer.from_pretrained(settings.pretrained, **common)
-        self.image_processor = AutoImageProcessor.from_pretrained(settings.pretrained, **common)
+        self.tokenizer = load_tokenizer(settings.pretrained, **common)
+        self.image_processor = load_part(AutoImageProcessor, settings.pretrained, "image processor", **common)
         self.max_length = settings.max_length or int(config.text_config.max_position_embeddings)
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:

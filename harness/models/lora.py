@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ModelError
+from harness.models.weights import pickle_refused, read_safetensors
 
 _PREFIX = "base_model.model."
 _SUFFIXES = {
@@ -57,7 +58,12 @@ def find_lora_checkpoint(checkpoint: str, revision: str | None, base_model: str 
     config_file = checkpoint_file(checkpoint, "adapter_config.json", revision)
     if config_file is None or checkpoint_file(checkpoint, "config.json", revision) is not None:
         return None
-    config = json.loads(Path(config_file).read_text(encoding="utf-8"))
+    try:
+        config = json.loads(Path(config_file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"cannot read '{config_file}': {type(error).__name__}: {error}") from error
+    if not isinstance(config, dict):
+        raise ModelError(f"'{config_file}' is not a JSON object")
     base = base_model or config.get("base_model_name_or_path")
     if not base:
         raise ModelError(
@@ -95,6 +101,7 @@ def merge_lora(model: Any, lora: LoraCheckpoint, revision: str | None) -> int:
                 )
             if "A" not in parts or "B" not in parts:
                 raise ModelError(f"{lora.adapter}: '{path}' lacks its lora_A or lora_B weight")
+            _check_shapes(lora, path, module.weight, parts)
             module.weight.copy_(merged_weight(module.weight, parts["A"], parts["B"], scale, parts.get("magnitude")))
     return len(updates)
 
@@ -109,18 +116,29 @@ def merged_weight(weight: Any, lora_a: Any, lora_b: Any, scale: float, magnitude
 
 
 def load_adapter_tensors(adapter: str, revision: str | None) -> dict[str, Any]:
-    """The adapter's tensors from ``adapter_model.safetensors`` (or ``adapter_model.bin``)."""
+    """The adapter's tensors from ``adapter_model.safetensors``; a pickle ``adapter_model.bin`` is refused."""
     safetensors_file = checkpoint_file(adapter, "adapter_model.safetensors", revision)
     if safetensors_file is not None:
-        from safetensors.torch import load_file
+        return read_safetensors(safetensors_file)
+    if checkpoint_file(adapter, "adapter_model.bin", revision) is not None:
+        raise pickle_refused(adapter, ["adapter_model.bin"])
+    raise ModelError(f"{adapter}: adapter_config.json found but no adapter_model.safetensors")
 
-        return dict(load_file(safetensors_file))
-    bin_file = checkpoint_file(adapter, "adapter_model.bin", revision)
-    if bin_file is not None:
-        import torch
 
-        return dict(torch.load(bin_file, map_location="cpu", weights_only=True))
-    raise ModelError(f"{adapter}: adapter_config.json found but no adapter_model.safetensors or adapter_model.bin")
+def _check_shapes(lora: LoraCheckpoint, path: str, weight: Any, parts: dict[str, Any]) -> None:
+    """``ModelError`` unless ``B @ A`` (and a DoRA magnitude) fit the base model's ``weight``."""
+    lora_a, lora_b, magnitude = parts["A"], parts["B"], parts.get("magnitude")
+    out_features, in_features = weight.shape
+    fits = lora_a.dim() == 2 and lora_b.dim() == 2 and lora_b.shape[1] == lora_a.shape[0]
+    fits = fits and (lora_b.shape[0], lora_a.shape[1]) == (out_features, in_features)
+    if magnitude is not None:
+        fits = fits and magnitude.numel() == out_features
+    if not fits:
+        shapes = f"lora_A {list(lora_a.shape)}, lora_B {list(lora_b.shape)}"
+        raise ModelError(
+            f"{lora.adapter}: the update of '{path}' ({shapes}) does not fit its weight {list(weight.shape)} in "
+            f"the base model {lora.base_model!r}"
+        )
 
 
 def _scaling(lora: LoraCheckpoint) -> float:

@@ -15,10 +15,23 @@ import numpy as np
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
-from harness.models.checkpoint import describe_model, load_config, load_model, local_checkpoint_facts, to_embeddings
+from harness.models.checkpoint import (
+    describe_model,
+    load_config,
+    load_model,
+    load_tokenizer,
+    local_checkpoint_facts,
+    to_embeddings,
+    unsupported_model_type,
+)
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
-__all__ = ["TextEncoder", "TextEncoderSettings", "create_text_encoder", "pool"]
+__all__ = ["SUPPORTED_MODEL_TYPES", "TextEncoder", "TextEncoderSettings", "create_text_encoder", "pool"]
+
+SUPPORTED_MODEL_TYPES = (
+    "text-only model types, e.g. bert, roberta, xlm-roberta, modernbert (no multimodal or encoder-decoder ones)"
+)
+"""What the adapter serves: any config without sub-configs (vision, audio ...) that is not encoder-decoder."""
 
 
 class TextEncoderSettings(CheckpointSettings):
@@ -58,14 +71,18 @@ class TextEncoder:
     """Encoder for text-only transformers checkpoints."""
 
     def __init__(self, settings: TextEncoderSettings, device: str) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         self.settings = settings
         runtime = resolve_runtime(settings, device)
         self.device, self.dtype, self.attn_implementation = runtime.device, runtime.dtype, runtime.attn_implementation
-        load_config(settings.pretrained, settings.revision, settings.trust_remote_code)  # clear errors first
+        config = load_config(settings.pretrained, settings.revision, settings.trust_remote_code)  # clear errors first
+        # AutoModel of a multimodal config is the whole model, whose forward wants more than text.
+        if getattr(config, "sub_configs", None) or getattr(config, "is_encoder_decoder", False):
+            model_type = getattr(config, "model_type", None)
+            raise unsupported_model_type(settings.pretrained, model_type, "text_encoder", SUPPORTED_MODEL_TYPES)
         self.model: Any = load_model(AutoModel, settings.pretrained, settings, runtime)
-        self.tokenizer = AutoTokenizer.from_pretrained(settings.pretrained, **settings.hub_kwargs())
+        self.tokenizer = load_tokenizer(settings.pretrained, **settings.hub_kwargs())
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
         """Embed one batch of text-only inputs."""

@@ -23,9 +23,11 @@ from harness.inputs import EncodeInput, Side
 from harness.media.image import open_image
 from harness.models.base import register_model
 from harness.models.checkpoint import (
+    check_tokenizer,
     describe_model,
     load_config,
     load_model,
+    load_part,
     local_checkpoint_facts,
     unsupported_model_type,
 )
@@ -76,7 +78,8 @@ class ColVisionRetriever:
         common = settings.hub_kwargs()
         processor_class = getattr(transformers, PROCESSOR_CLASSES[adapter])
         model_class = getattr(transformers, MODEL_CLASSES[adapter])
-        self.processor: Any = processor_class.from_pretrained(self.pretrained, **common)
+        self.processor: Any = load_part(processor_class, self.pretrained, "processor", **common)
+        check_tokenizer(self.processor.tokenizer, self.pretrained)
         self.model: Any = load_model(model_class, self.pretrained, settings, runtime)
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:

@@ -15,6 +15,7 @@ from harness.models.lora import (
     merge_lora,
     missing_base_error,
 )
+from harness.models.weights import load_pretrained
 
 MODEL_CLASSES = {"qwen2_vl": "Qwen2VLForConditionalGeneration", "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration"}
 """The transformers class serving each supported ``model_type``."""
@@ -55,7 +56,6 @@ def load_checkpoint(
     trust_remote_code: bool,
 ) -> LoadedCheckpoint:
     """Load ``pretrained``; an adapter-only folder is merged into its base model (said on stderr)."""
-    import torch
     import transformers
 
     lora = find_lora_checkpoint(pretrained, revision, base_model)
@@ -71,17 +71,18 @@ def load_checkpoint(
         raise unsupported_model_type(source, model_type, adapter, SUPPORTED_MODEL_TYPES)
     model_class = getattr(transformers, MODEL_CLASSES[str(model_type)])
     try:
-        model = model_class.from_pretrained(
+        model = load_pretrained(
+            model_class,
             source,
-            revision=source_revision or "main",
-            dtype=getattr(torch, dtype),
-            attn_implementation=attn_implementation,
+            revision=source_revision,
             trust_remote_code=trust_remote_code,
+            dtype=dtype,
+            attn_implementation=attn_implementation,
         )
-    except OSError as error:
+    except ModelError as error:
         if lora is None:
-            raise ModelError(f"cannot load model weights from '{source}': {error}") from None
-        raise missing_base_error(lora, error) from None
+            raise
+        raise missing_base_error(lora, error) from error
     loaded = LoadedCheckpoint(
         model, str(model_type), pretrained, revision, lora, facts=local_checkpoint_facts(pretrained)
     )

@@ -22,6 +22,7 @@ from PIL import Image
 from harness.inputs import ImageData, VideoRef
 from harness.media.image import open_image
 from harness.media.video import load_video_frames
+from harness.models.checkpoint import load_part, load_tokenizer
 
 SMALL_SIDE = 28
 """An image with a side below this many pixels is resized to ``SMALL_IMAGE_SIZE`` first."""
@@ -100,15 +101,24 @@ def build_processor(
     their final size, and the task already picked the frames.
     """
     import transformers
-    from transformers import AutoImageProcessor, AutoTokenizer, AutoVideoProcessor
+    from transformers import AutoImageProcessor, AutoVideoProcessor
 
     common: dict[str, Any] = {"revision": revision or "main", "trust_remote_code": trust_remote_code}
     size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
-    image_processor = AutoImageProcessor.from_pretrained(
-        checkpoint, backend="pil", size=size, min_pixels=min_pixels, max_pixels=max_pixels, **common
-    )
-    video_processor = AutoVideoProcessor.from_pretrained(
+    image_processor = load_part(
+        AutoImageProcessor,
         checkpoint,
+        "image processor",
+        backend="pil",
+        size=size,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        **common,
+    )
+    video_processor = load_part(
+        AutoVideoProcessor,
+        checkpoint,
+        "video processor",
         size=size,
         min_pixels=min_pixels,
         max_pixels=max_pixels,
@@ -117,7 +127,7 @@ def build_processor(
         cap_pixels_per_frame=False,
         **common,
     )
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint, **common)
+    tokenizer = load_tokenizer(checkpoint, **common)
     # Pooling takes position -1, which is the last real token only with left padding.
     tokenizer.padding_side = "left"
     processor_class = getattr(transformers, PROCESSOR_CLASSES[model_type])
