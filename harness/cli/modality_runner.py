@@ -64,10 +64,10 @@ def _run_as_rank(args: argparse.Namespace, adapter: str, harness_main: Callable[
     """One torchrun rank: join the group once for all modalities, on GPU ``cuda:<LOCAL_RANK>``."""
     try:
         device = rank_device("auto", int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
+        world = init_world(device, DIST_TIMEOUT_MINUTES)
     except HarnessError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    world = init_world(device, DIST_TIMEOUT_MINUTES)
     try:
         status = _run_modalities(args, adapter, "auto", harness_main)
     except BaseException:
