@@ -27,6 +27,7 @@ from harness.leaderboard import (
     to_markdown,
     to_mmeb,
 )
+from harness.leaderboard.checks import validated
 from harness.leaderboard.folder import StoredEntry
 from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
 from harness.results.files import atomic_writer
@@ -90,7 +91,7 @@ def parse_benchmark(text: str | None) -> Benchmark | None:
     name, sep, version = text.partition("@")
     if not sep or not name or not version:
         raise EntryError(f"--benchmark: expected NAME@VERSION, got {text!r}")
-    return Benchmark(name=name, version=version)
+    return validated(Benchmark, {"name": name, "version": version}, where="--benchmark")
 
 
 def _add(args: argparse.Namespace) -> int:
