@@ -10,6 +10,7 @@ Markup escaping (rich, Markdown, HTML) is each renderer's own job, after this.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -54,12 +55,22 @@ def printable(text: str) -> str:
     return "".join(_kept(char) for char in text)
 
 
+def json_escaped(text: str) -> str:
+    """JSON text (from ``json.dumps``) with each character :func:`printable` would drop written as a
+    ``\\u`` escape: the same data, safe to show. Newlines outside strings (indentation) are kept."""
+    if text.isascii() and "\x7f" not in text:
+        return text  # json.dumps already escapes the C0 controls inside strings
+    return "".join(json.dumps(c)[1:-1] if c != "\n" and _hidden(c) else c for c in text)
+
+
 def _kept(char: str) -> str:
     if char in _LINE_BREAKS:
         return " "
-    if unicodedata.category(char) in _REMOVED_CATEGORIES or _invisible(ord(char)):
-        return ""
-    return char
+    return "" if _hidden(char) else char
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _REMOVED_CATEGORIES or _invisible(ord(char))
 
 
 def _invisible(code: int) -> bool:

@@ -115,7 +115,7 @@ def _board(
         stored = row.stored
         cells = []
         for column in columns:
-            value = row.cells.get(column.name)
+            value = row.value(column)
             data = "" if value is None else escape(str(value))
             text = escape(format_cell(column, value))
             if column.name == "model":
