@@ -6,7 +6,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from harness.leaderboard import Benchmark, LeaderboardEntry, entry_from_payload
+from harness.leaderboard import Aggregates, Benchmark, LeaderboardEntry, entry_from_payload
 from harness.results.leaderboard import (
     GroupScore,
     HarnessInfo,
@@ -82,6 +82,22 @@ def run_payload(
 def make_entry(name: str | None = None, **kwargs: Any) -> LeaderboardEntry:
     """A validated 2.0 entry migrated from :func:`run_payload`."""
     return entry_from_payload(run_payload(**kwargs), model_name=name)
+
+
+def entry_with_keys(name: str, modality: str, meta_task: str, task: str, score: float = 0.5) -> LeaderboardEntry:
+    """A valid entry whose one task then gets these keys, bypassing the schema (which refuses odd keys).
+
+    For testing that renderers escape keys themselves; such an entry cannot be read or written.
+    """
+    entry = make_entry(pretrained=f"org/{score}")
+    entry.model.name = name
+    result = entry.scores["image"]["alpha"].model_copy(
+        update={"meta_task": meta_task, "main_score": score, "metrics": {"hit@1": score}}
+    )
+    entry.scores = {modality: {task: result}}
+    means = {"overall": score, "modalities": {modality: score}, "meta_tasks": {meta_task: score}}
+    entry.aggregates = Aggregates.model_construct(**means)
+    return entry
 
 
 def bench(key: str) -> Benchmark:

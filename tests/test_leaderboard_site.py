@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from leaderboard_factory import PAGE_ATTRIBUTES, PAGE_TAGS, PageStructure, make_entry
+from leaderboard_factory import PAGE_ATTRIBUTES, PAGE_TAGS, PageStructure, entry_with_keys, make_entry
 
-from harness.leaderboard import Aggregates, LeaderboardEntry, StoredEntry, add_entry, build_site, list_entries
+from harness.leaderboard import StoredEntry, add_entry, build_site, list_entries
 from harness.leaderboard.element_ids import element_ids
 from harness.leaderboard.site import render_page
 
@@ -182,19 +182,6 @@ HOSTILE_KEYS = {"modality": HOSTILE["attribute"], "meta_task": HOSTILE["script"]
 STAMP = "2026-01-01T00:00:00+00:00"
 
 
-def _with_hostile_keys(name: str, score: float) -> LeaderboardEntry:
-    """A valid entry whose modality, meta-task and task keys are then replaced by payloads."""
-    entry = make_entry(name=name, pretrained=f"org/{score}")
-    result = entry.scores["image"]["alpha"].model_copy(
-        update={"meta_task": HOSTILE_KEYS["meta_task"], "main_score": score, "metrics": {"hit@1": score}}
-    )
-    entry.scores = {HOSTILE_KEYS["modality"]: {HOSTILE_KEYS["task"]: result}}
-    entry.aggregates = Aggregates.model_construct(
-        overall=score, modalities={HOSTILE_KEYS["modality"]: score}, meta_tasks={HOSTILE_KEYS["meta_task"]: score}
-    )
-    return entry
-
-
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     """index.html of entries carrying a payload in every string the schema allows, plus two with hostile keys."""
@@ -205,7 +192,10 @@ def hostile(tmp_path_factory):
         entry.provenance.command = [payload, kind]
         add_entry(board, entry)
     stored = list_entries(board)
-    stored += [StoredEntry(board / f"keys-{n}.json", _with_hostile_keys(f"keys {n}", n / 4)) for n in (1, 3)]
+    stored += [
+        StoredEntry(board / f"keys-{n}.json", entry_with_keys(f"keys {n}", *HOSTILE_KEYS.values(), score=n / 4))
+        for n in (1, 3)
+    ]
     out = board / "index.html"
     out.write_text(render_page(stored, STAMP), encoding="utf-8")
     return out, stored
