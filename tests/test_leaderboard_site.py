@@ -352,3 +352,15 @@ def test_names_that_slug_alike_still_get_different_ids():
 def test_a_name_given_twice_keeps_its_plain_id_first_and_gets_another_after():
     ids = element_ids(["overall", "video", "video", "video"])
     assert ids[:2] == ["overall", "video"] and len(set(ids)) == 4
+
+
+def test_a_meta_task_named_like_its_modality_gets_its_own_column_and_the_modality_sorts(tmp_path):
+    board = tmp_path / "board"
+    add_entry(board, make_entry(name="a", tasks={"alpha": ("image", "image", 0.9), "beta": ("image", "X", 0.1)}))
+    add_entry(board, make_entry(name="b", tasks={"alpha": ("image", "image", 0.95), "beta": ("image", "X", 0.0)}))
+    html = render_page(list_entries(board), STAMP)
+    table = _table(html, "table-image")
+    assert [row[0] for row in table.rows] == ["a", "b"]  # by the modality mean (50.0, 47.5), not the meta-task
+    assert [row[3:] for row in table.rows] == [["50.0", "90.0", "10.0"], ["47.5", "95.0", "0.0"]]
+    head = re.search(r'id="table-image">.*?</thead>', html, re.S).group(0)
+    assert re.findall(r'data-name="([^"]+)"', head)[3:5] == ["image", element_ids(["image", "image"])[1]]

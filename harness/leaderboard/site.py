@@ -29,7 +29,7 @@ from harness.leaderboard.table import (
     meta_tasks_of,
     modalities_of,
     row_for,
-    sort_rows,
+    sort_rows_by,
 )
 
 
@@ -170,7 +170,7 @@ def _board(
         for c, column_id in zip(columns, ids, strict=True)
     ]
     # Best first by the table's own score column, as the header arrow says.
-    rows = sort_rows([row_for(s) for s in entries], columns, score_column.name, descending=True)
+    rows = sort_rows_by([row_for(s) for s in entries], score_column, descending=True)
     return Board(board_id, title, headers, [_board_row(row, columns, numbers) for row in rows])
 
 

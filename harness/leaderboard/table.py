@@ -78,11 +78,18 @@ def row_for(stored: StoredEntry) -> Row:
 
 
 def sort_rows(rows: list[Row], columns: Sequence[Column], by: str, descending: bool) -> list[Row]:
-    """Rows sorted by a column (case-insensitive name); empty cells always last."""
-    names = {c.name.casefold(): c for c in columns}
+    """Rows sorted by a column (case-insensitive name, the first of that name); empty cells always last."""
+    names: dict[str, Column] = {}
+    for c in columns:
+        names.setdefault(c.name.casefold(), c)
     column = names.get(by.casefold())
     if column is None:
         raise EntryError(f"--sort: unknown column {by!r} (columns: {', '.join(c.name for c in columns)})")
+    return sort_rows_by(rows, column, descending)
+
+
+def sort_rows_by(rows: list[Row], column: Column, descending: bool) -> list[Row]:
+    """Rows sorted by ``column``; empty cells always last."""
     present = [r for r in rows if r.value(column) is not None]
     missing = [r for r in rows if r.value(column) is None]
 
