@@ -266,3 +266,11 @@ def _set(payload: dict, field: tuple[str, ...], value: object) -> None:
     for key in field[:-1]:
         payload = payload[key]
     payload[field[-1]] = value
+
+
+def test_an_entry_built_in_code_with_nan_in_its_settings_is_not_written(tmp_path):
+    entry = make_entry()
+    entry.model.settings = {"temperature": float("nan")}
+    with pytest.raises(EntryError, match=r"model\.settings\.temperature: nan is not a finite number"):
+        write_entry(tmp_path / "e.json", entry)
+    assert list(tmp_path.iterdir()) == []

@@ -65,8 +65,10 @@ def entry_from_payload(
 
 def entry_text(entry: LeaderboardEntry) -> str:
     """The canonical file text of an entry (validated first): stable key order, two-space indent."""
-    check_entry(validated(LeaderboardEntry, entry.model_dump(mode="json")))
-    return json.dumps(entry.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    check_values(entry.model_dump())  # before JSON mode, which would write NaN as null
+    payload = entry.model_dump(mode="json")
+    check_entry(validated(LeaderboardEntry, payload))
+    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_entry(path: Path, entry: LeaderboardEntry) -> None:
