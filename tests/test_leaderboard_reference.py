@@ -34,8 +34,20 @@ def test_published_vlm2vec_v2_aggregates_recompute_from_the_entry(committed):
 
 
 def test_full_score_sets_have_the_78_tasks_in_mmeb_meta_task_sizes(committed):
-    expected = {"I-CLS": 10, "I-QA": 10, "I-RET": 12, "I-VG": 4, "V-CLS": 5, "V-QA": 5, "V-RET": 5, "V-MRET": 3,
-                "VD-ViDoRe-V1": 10, "VD-ViDoRe-V2": 4, "VD-VisRAG": 6, "VD-OOD": 4}
+    expected = {
+        "I-CLS": 10,
+        "I-QA": 10,
+        "I-RET": 12,
+        "I-VG": 4,
+        "V-CLS": 5,
+        "V-QA": 5,
+        "V-RET": 5,
+        "V-MRET": 3,
+        "VD-ViDoRe-V1": 10,
+        "VD-ViDoRe-V2": 4,
+        "VD-VisRAG": 6,
+        "VD-OOD": 4,
+    }
     for (version, _model), entry in committed.items():
         sizes = Counter(result.meta_task for _m, result in entry.tasks().values())
         if version == "v2.1":
