@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.leaderboard import EntryError, import_reference, list_entries, to_mmeb
-from harness.leaderboard.reference import EXCLUDED_KEYS, SCORE_SETS
+from harness.leaderboard.reference import EXCLUDED_KEYS, SCORE_SETS, reference_entry, task_catalogue
+from harness.taskspec import TaskIndex
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "leaderboard"
@@ -33,8 +34,20 @@ def test_published_vlm2vec_v2_aggregates_recompute_from_the_entry(committed):
 
 
 def test_full_score_sets_have_the_78_tasks_in_mmeb_meta_task_sizes(committed):
-    expected = {"I-CLS": 10, "I-QA": 10, "I-RET": 12, "I-VG": 4, "V-CLS": 5, "V-QA": 5, "V-RET": 5, "V-MRET": 3,
-                "VD-ViDoRe-V1": 10, "VD-ViDoRe-V2": 4, "VD-VisRAG": 6, "VD-OOD": 4}
+    expected = {
+        "I-CLS": 10,
+        "I-QA": 10,
+        "I-RET": 12,
+        "I-VG": 4,
+        "V-CLS": 5,
+        "V-QA": 5,
+        "V-RET": 5,
+        "V-MRET": 3,
+        "VD-ViDoRe-V1": 10,
+        "VD-ViDoRe-V2": 4,
+        "VD-VisRAG": 6,
+        "VD-OOD": 4,
+    }
     for (version, _model), entry in committed.items():
         sizes = Counter(result.meta_task for _m, result in entry.tasks().values())
         if version == "v2.1":
@@ -81,3 +94,35 @@ def test_unmapped_dataset_key_is_an_error_and_nothing_is_written(tmp_path):
     with pytest.raises(EntryError, match=r"metrics\.visdoc\.ViDoRe_made_up: no visdoc task of mmeb_v2"):
         import_reference(source, tmp_path / "board")
     assert not (tmp_path / "board" / "entries").exists()
+
+
+def _score_file(tmp_path, **metric_values):
+    values = {"hit@1": 0.5, "num_data": 100, **metric_values}
+    payload = {"metadata": {"model_name": "m", "report_generated_date": "2025"}, "metrics": {"visdoc": {}}}
+    payload["metrics"]["visdoc"]["ViDoRe_arxivqa"] = {"ndcg_linear@5": 0.5, **values}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(payload, allow_nan=True))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"ndcg_linear@5": float("nan")}, r"m\.json: not valid JSON \(NaN is not a JSON number"),
+        ({"ndcg_linear@5": "0.5"}, r"m\.json: metrics\.visdoc\.ViDoRe_arxivqa\.main_score: Input should be a valid"),
+        ({"hit@1": True}, r"m\.json: metrics\.visdoc\.ViDoRe_arxivqa\.metrics\.hit@1: Input should be a valid number"),
+        ({"num_data": 1.5}, r"m\.json: metrics\.visdoc\.ViDoRe_arxivqa\.num_queries: Input should be a valid integer"),
+    ],
+)
+def test_published_score_file_with_a_bad_number_is_one_error_naming_file_and_field(tmp_path, values, message):
+    with pytest.raises(EntryError, match=message):
+        reference_entry(_score_file(tmp_path, **values), SCORE_SETS[-1], task_catalogue(TaskIndex()), {})
+
+
+def test_published_score_file_without_a_model_name_is_an_error_not_a_traceback(tmp_path):
+    path = _score_file(tmp_path)
+    payload = json.loads(path.read_text())
+    del payload["metadata"]["model_name"]
+    path.write_text(json.dumps(payload))
+    with pytest.raises(EntryError, match=r"m\.json: model\.name: Input should be a valid string"):
+        reference_entry(path, SCORE_SETS[-1], task_catalogue(TaskIndex()), {})

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.cli import add_common_flags
 from harness.errors import HarnessError
@@ -27,6 +28,8 @@ from harness.leaderboard import (
     to_markdown,
     to_mmeb,
 )
+from harness.leaderboard.checks import validated
+from harness.leaderboard.display import json_escaped, printable
 from harness.leaderboard.folder import StoredEntry
 from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
 from harness.results.files import atomic_writer
@@ -90,13 +93,14 @@ def parse_benchmark(text: str | None) -> Benchmark | None:
     name, sep, version = text.partition("@")
     if not sep or not name or not version:
         raise EntryError(f"--benchmark: expected NAME@VERSION, got {text!r}")
-    return Benchmark(name=name, version=version)
+    return validated(Benchmark, {"name": name, "version": version}, where="--benchmark")
 
 
 def _add(args: argparse.Namespace) -> int:
     entry = load_entry(args.results, parse_benchmark(args.benchmark), args.name)
     path = add_entry(args.dir, entry)
-    print(f"added {entry.model.name!r} on {entry.benchmark.key()} ({len(entry.tasks())} tasks): {path}")
+    name = printable(entry.model.name)
+    print(f"added {name!r} on {entry.benchmark.key()} ({len(entry.tasks())} tasks): {path}")
     return 0
 
 
@@ -104,7 +108,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.paths:
         for path in args.paths:
             entry = load_entry(path)
-            print(f"ok: {path} ({entry.model.name}, {entry.benchmark.key()}, {len(entry.tasks())} tasks)")
+            print(f"ok: {path} ({printable(entry.model.name)}, {entry.benchmark.key()}, {len(entry.tasks())} tasks)")
     else:
         entries = list_entries(args.dir)
         print(f"ok: {len(entries)} entries in {args.dir}")
@@ -121,20 +125,26 @@ def _show(args: argparse.Namespace) -> int:
     entries = _selected(args)
     columns = columns_for(entries, meta_tasks=args.meta)
     rows = sort_rows([row_for(s) for s in entries], columns, args.sort, descending=not args.ascending)
-    table = Table(title=f"{args.dir} (scores ×100)")
+    table = Table(title=_text(f"{args.dir} (scores ×100)"))
     for column in columns:
-        table.add_column(column.name, justify="right" if column.numeric else "left")
+        table.add_column(_text(column.name), justify="right" if column.numeric else "left")
     for row in rows:
-        # rich would read "[...]" in a model name as markup; escape it.
-        table.add_row(*[_plain(format_cell(c, row.cells.get(c.name))) for c in columns])
-    Console().print(table)
+        table.add_row(*[_text(format_cell(c, row.value(c))) for c in columns])
+    _console().print(table)
     return 0
 
 
-def _plain(text: str) -> str:
-    from rich.markup import escape
+def _text(text: str) -> Text:
+    """Entry text for rich: cleaned of controls and invisible characters, and never read as markup.
 
-    return escape(text)
+    A ``str`` cell would be parsed for ``[bold]``/``[link=...]`` markup and ``:emoji:`` codes; a
+    ``Text`` is shown as it is.
+    """
+    return Text(printable(text))
+
+
+def _console() -> Console:
+    return Console(markup=False, emoji=False, highlight=False)
 
 
 def _pick(args: argparse.Namespace, ref: str) -> LeaderboardEntry:
@@ -151,12 +161,14 @@ def _pick(args: argparse.Namespace, ref: str) -> LeaderboardEntry:
 def _compare(args: argparse.Namespace) -> int:
     a, b = _pick(args, args.a), _pick(args, args.b)
     result = compare_entries(a, b)
-    table = Table(title=f"B - A: A = {a.model.name} ({a.benchmark.key()}), B = {b.model.name} ({b.benchmark.key()})")
+    title = f"B - A: A = {a.model.name} ({a.benchmark.key()}), B = {b.model.name} ({b.benchmark.key()})"
+    table = Table(title=_text(title))
     for name in ("name", "kind", "A", "B", "B - A", "note"):
         table.add_column(name, justify="right" if name in ("A", "B", "B - A") else "left")
     for d in result.deltas:
-        table.add_row(_plain(d.name), d.kind, f"{100 * d.a:.1f}", f"{100 * d.b:.1f}", f"{100 * d.delta:+.1f}", d.note)
-    Console().print(table)
+        numbers = (f"{100 * d.a:.1f}", f"{100 * d.b:.1f}", f"{100 * d.delta:+.1f}")
+        table.add_row(*(_text(cell) for cell in (d.name, d.kind, *numbers, d.note)))
+    _console().print(table)
     if result.only_a or result.only_b:
         print(
             f"note: aggregates are over different task sets (only in A: {len(result.only_a)}, "
@@ -178,7 +190,8 @@ def _export(args: argparse.Namespace) -> int:
     else:
         if args.entry is None:
             raise HarnessError("export --format mmeb: name the entry (a file, or a model name in the folder)")
-        text = json.dumps(to_mmeb(_pick(args, args.entry)), indent=4, ensure_ascii=False) + "\n"
+        # Same data, but no character that could drive a terminal is written raw.
+        text = json_escaped(json.dumps(to_mmeb(_pick(args, args.entry)), indent=4, ensure_ascii=False)) + "\n"
     _emit(text, args.output)
     return 0
 
@@ -187,7 +200,7 @@ def _import(args: argparse.Namespace) -> int:
     report = import_reference(args.source, args.dir)
     print(f"imported {len(report.written)} reference entries into {args.dir}")
     for key, reason in sorted(report.excluded.items()):
-        print(f"left out dataset key {key!r}: {reason}")
+        print(f"left out dataset key {printable(key)!r}: {reason}")
     return 0
 
 

@@ -13,28 +13,47 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError
+from harness.leaderboard.display import printable
 from harness.leaderboard.entry import Aggregates, LeaderboardEntry
 from harness.results.leaderboard import mean_or_none
 
 _TOLERANCE = 1e-9
 """Stored aggregates may differ from recomputed ones by float noise only."""
+_LONGEST_NAME_SHOWN = 60
+"""Characters of a field name quoted in an error before it is cut (keys come from strangers)."""
 
 
 class EntryError(HarnessError):
-    """An entry breaks a rule; the message names the field."""
+    """An entry breaks a rule; the message names the field.
+
+    The message is passed through :func:`~harness.leaderboard.display.printable`, so a field
+    name or value from an entry can neither break it over lines nor drive the terminal.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def validated(model: type[ModelT], payload: dict[str, Any]) -> ModelT:
-    """``payload`` as ``model``; the first schema problem becomes an ``EntryError`` naming its field."""
+def validated(model: type[ModelT], payload: Any, where: str = "", strict: bool = False) -> ModelT:
+    """``payload`` as ``model``; the first schema problem becomes an ``EntryError`` naming its field.
+
+    ``where`` prefixes the field's path; ``strict`` refuses every type coercion (a boolean or a
+    string where a number belongs) for models whose fields do not already say so.
+    """
     try:
-        return model.model_validate(payload)
+        return model.model_validate(payload, strict=True if strict else None)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise EntryError(f"{where}: {first['msg']}") from None
+        parts = ([where] if where else []) + [_shortened(str(part)) for part in first["loc"]]
+        path = ".".join(parts)
+        raise EntryError(f"{path or '(top level)'}: {first['msg']}") from None
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= _LONGEST_NAME_SHOWN else name[:_LONGEST_NAME_SHOWN] + "…"
 
 
 def compute_aggregates(entry: LeaderboardEntry) -> Aggregates:
@@ -65,6 +84,8 @@ def _mean(values: Iterable[float]) -> float:
 
 def check_entry(entry: LeaderboardEntry) -> None:
     """Raise :class:`EntryError` naming the first field that breaks a rule."""
+    if not printable(entry.model.name).strip():
+        raise EntryError("model.name: no visible character (only spaces, controls or invisible characters)")
     seen: dict[str, str] = {}
     for modality, tasks in entry.scores.items():
         if not tasks:
@@ -107,5 +128,5 @@ def _check_value(where: str, stored: float | None, expected: float | None) -> No
         if stored is not expected:
             raise EntryError(f"{where}: {stored!r} but the per-task scores give {expected!r}")
         return
-    if abs(stored - expected) > _TOLERANCE:
+    if not abs(stored - expected) <= _TOLERANCE:  # written so that NaN is refused too
         raise EntryError(f"{where}: {stored!r} does not match the mean of its per-task scores ({expected!r})")

@@ -10,14 +10,34 @@ from these models; ``leaderboard/entry.schema.json`` is that output, kept in syn
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 ENTRY_SCHEMA_VERSION = "2.0"
 """Version of the entry format written by this harness."""
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+
+KEY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._+ -]*[A-Za-z0-9._+-])?$"
+"""Modality, task and meta-task names: letters, digits and ``._+-``, inner spaces allowed."""
+METRIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+@-]*$"
+"""Metric names, e.g. ``hit@1`` or ``ndcg_linear@5``."""
+MAX_KEY_LENGTH = 128
+"""Longest modality, task, meta-task or metric name."""
+MAX_NAME_LENGTH = 200
+"""Longest model display name."""
+MAX_COUNT = 2**53
+"""Largest count (queries, parameters): the largest integer a JSON reader in a browser keeps exact."""
+
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=MAX_KEY_LENGTH)]
+"""A modality, task or meta-task name."""
+MetricName = Annotated[str, StringConstraints(pattern=METRIC_PATTERN, max_length=MAX_KEY_LENGTH)]
+"""A metric name."""
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite JSON number: integers are accepted, NaN, infinities, booleans and strings are not."""
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+"""A non-negative JSON integer (not a boolean, not a float)."""
 
 
 class _Strict(BaseModel):
@@ -40,8 +60,8 @@ class Benchmark(_Strict):
 class ModelCard(_Strict):
     """The model that produced the scores."""
 
-    name: str = Field(min_length=1)
-    """Display name (any text; escaped wherever it is rendered)."""
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    """Display name (any text with a visible character; cleaned and escaped wherever it is shown)."""
     revision: str | None = None
     """Checkpoint revision (commit) when known."""
     adapter: str | None = None
@@ -50,7 +70,7 @@ class ModelCard(_Strict):
     """Adapter settings as given (pooling, pixels, dtype request ...)."""
     dtype: str | None = None
     """Compute dtype actually used."""
-    num_parameters: int | None = None
+    num_parameters: Count | None = None
     """Parameter count when the adapter reports it."""
 
 
@@ -86,15 +106,15 @@ class TaskResult(_Strict):
 
     task_version: str = Field(min_length=1)
     """Version of the task definition (or published score set) that produced the scores."""
-    meta_task: str | None = None
+    meta_task: Key | None = None
     """Meta-task label, e.g. I-CLS."""
-    main_metric: str
+    main_metric: MetricName
     """Name of the main metric, e.g. hit@1."""
-    main_score: float = Field(ge=0.0, le=1.0)
+    main_score: Number = Field(ge=0.0, le=1.0)
     """Value of the main metric; must equal ``metrics[main_metric]``."""
-    metrics: dict[str, float]
+    metrics: dict[MetricName, Number]
     """Every metric reported (fractions in [0, 1])."""
-    num_queries: int | None = Field(default=None, ge=0)
+    num_queries: Count | None = None
     """Queries scored, when known."""
     dataset_revision: str | None = None
     """Revision of the dataset the rows came from, when known."""
@@ -105,11 +125,11 @@ class TaskResult(_Strict):
 class Aggregates(_Strict):
     """Unweighted means of main scores, recomputed and checked on every read and write."""
 
-    overall: float | None
+    overall: Number | None
     """Mean over all tasks of the entry (the MMEB "All" rule, not a mean of modality means)."""
-    modalities: dict[str, float]
+    modalities: dict[Key, Number]
     """Mean over each modality's tasks."""
-    meta_tasks: dict[str, float]
+    meta_tasks: dict[Key, Number]
     """Mean over each meta-task's tasks."""
 
 
@@ -121,7 +141,7 @@ class LeaderboardEntry(_Strict):
     benchmark: Benchmark
     model: ModelCard
     provenance: Provenance
-    scores: dict[str, dict[str, TaskResult]]
+    scores: dict[Key, dict[Key, TaskResult]]
     """modality (image, video, visdoc, text) -> task -> result."""
     aggregates: Aggregates
 
@@ -132,10 +152,26 @@ class LeaderboardEntry(_Strict):
 
 def entry_json_schema() -> str:
     """The JSON Schema of an entry, as the text committed in ``leaderboard/entry.schema.json``."""
-    schema = LeaderboardEntry.model_json_schema()
+    schema = _names_as_property_names(LeaderboardEntry.model_json_schema())
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"mmeb-harness/leaderboard-entry/{ENTRY_SCHEMA_VERSION}",
         **schema,
     }
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def _names_as_property_names(schema: Any) -> Any:
+    """Pydantic writes a dict with patterned keys as ``patternProperties``, which lets any other key
+    through; as ``propertyNames`` + ``additionalProperties`` every key must match, as on read."""
+    if isinstance(schema, list):
+        return [_names_as_property_names(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: _names_as_property_names(value) for key, value in schema.items()}
+    patterns = converted.pop("patternProperties", None)
+    if patterns is not None:
+        ((pattern, values),) = patterns.items()
+        converted["propertyNames"] = {**converted.get("propertyNames", {}), "pattern": pattern}
+        converted["additionalProperties"] = values
+    return converted

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from harness.leaderboard.display import printable
 from harness.leaderboard.entry import LeaderboardEntry
 from harness.leaderboard.folder import StoredEntry
 from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
@@ -29,20 +30,26 @@ def to_mmeb(entry: LeaderboardEntry) -> dict[str, Any]:
     return {"metadata": metadata, "metrics": metrics}
 
 
-def _markdown_cell(text: str) -> str:
-    # Pipes and angle brackets in a model name must not break the table or inject HTML.
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_BACKSLASHED = frozenset("\\`*_[]()!~|$")
+"""Characters that start Markdown (or GitHub) syntax: emphasis, code, links, images, strikethrough,
+table cells, math. A backslash before any ASCII punctuation shows it literally."""
+
+
+def markdown_cell(text: str) -> str:
+    """Entry text as one Markdown table cell that shows literally: no markup, no HTML, one line."""
+    return "".join(_HTML_ENTITIES.get(c) or (f"\\{c}" if c in _BACKSLASHED else c) for c in printable(text))
 
 
 def to_markdown(entries: Sequence[StoredEntry], meta_tasks: bool = False, sort: str = "overall") -> str:
-    """A Markdown table (scores ×100), one row per entry, best first by ``sort``."""
+    """A Markdown table (scores ×100), one row per entry, best first by ``sort``; every cell escaped."""
     columns = columns_for(entries, meta_tasks=meta_tasks)
     rows = sort_rows([row_for(s) for s in entries], columns, sort, descending=True)
     lines = [
-        "| " + " | ".join(c.name for c in columns) + " |",
+        "| " + " | ".join(markdown_cell(c.name) for c in columns) + " |",
         "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|",
     ]
     for row in rows:
-        cells = [_markdown_cell(format_cell(c, row.cells.get(c.name))) for c in columns]
+        cells = [markdown_cell(format_cell(c, row.value(c))) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

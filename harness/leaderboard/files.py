@@ -1,7 +1,8 @@
 """Read and write entry files: every read and every write validates the entry.
 
 A file of schema 2.0 is read as is; a ``harness run`` results file (schema 1.x) is migrated;
-any other version is refused. Errors name the file and the field.
+any other version is refused. Errors name the file and the field. Files are read within the
+limits of :mod:`harness.leaderboard.json_input` (size, nesting, finite numbers, UTF-8).
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ from typing import Any
 
 from harness.leaderboard.checks import EntryError, check_entry, validated
 from harness.leaderboard.entry import ENTRY_SCHEMA_VERSION, Benchmark, LeaderboardEntry
+from harness.leaderboard.json_input import check_values, read_json_file
 from harness.leaderboard.migrate import RUN_SCHEMA_VERSIONS, migrate_run_entry
 from harness.results.files import atomic_writer
 
+_LONGEST_VERSION_SHOWN = 40
+
 
 def read_payload(path: Path) -> dict[str, Any]:
-    """The JSON object in ``path``; a missing file or bad JSON is an :class:`EntryError`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise EntryError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise EntryError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    """The JSON object in ``path``; a missing, oversized, non-UTF-8 or bad JSON file is an :class:`EntryError`."""
+    payload = read_json_file(path)
     if not isinstance(payload, dict):
         raise EntryError(f"{path}: expected a JSON object, got {type(payload).__name__}")
     return payload
@@ -44,6 +41,9 @@ def entry_from_payload(
     payload: dict[str, Any], benchmark: Benchmark | None = None, model_name: str | None = None
 ) -> LeaderboardEntry:
     """Validate a 2.0 payload, or migrate a run payload; raise :class:`EntryError` naming the field."""
+    if not isinstance(payload, dict):
+        raise EntryError(f"(top level): expected a JSON object, got {type(payload).__name__}")
+    check_values(payload)
     version = payload.get("schema_version")
     if version in RUN_SCHEMA_VERSIONS:
         entry = migrate_run_entry(payload, benchmark, model_name)
@@ -57,15 +57,18 @@ def entry_from_payload(
         entry = validated(LeaderboardEntry, payload)
     else:
         readable = ", ".join([ENTRY_SCHEMA_VERSION, *RUN_SCHEMA_VERSIONS])
-        raise EntryError(f"schema_version: {version!r} is not supported (this harness reads {readable})")
+        shown = repr(version)[:_LONGEST_VERSION_SHOWN]
+        raise EntryError(f"schema_version: {shown} is not supported (this harness reads {readable})")
     check_entry(entry)
     return entry
 
 
 def entry_text(entry: LeaderboardEntry) -> str:
     """The canonical file text of an entry (validated first): stable key order, two-space indent."""
-    check_entry(validated(LeaderboardEntry, entry.model_dump(mode="json")))
-    return json.dumps(entry.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    check_values(entry.model_dump())  # before JSON mode, which would write NaN as null
+    payload = entry.model_dump(mode="json")
+    check_entry(validated(LeaderboardEntry, payload))
+    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_entry(path: Path, entry: LeaderboardEntry) -> None:

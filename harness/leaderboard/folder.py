@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.leaderboard.checks import EntryError
+from harness.leaderboard.display import printable
 from harness.leaderboard.entry import LeaderboardEntry
 from harness.leaderboard.files import load_entry, write_entry
 
@@ -56,10 +57,15 @@ def list_entries(root: Path) -> list[StoredEntry]:
 
 
 def find_duplicate(entries: list[StoredEntry], entry: LeaderboardEntry) -> StoredEntry | None:
-    """The stored entry with the same benchmark version, model name and revision, if any."""
+    """The stored entry with the same benchmark version, model name and revision, if any.
+
+    Names are compared as shown (:func:`printable`): one that differs only by invisible or
+    control characters would look like the same model.
+    """
+    shown = printable(entry.model.name)
     for stored in entries:
         other = stored.entry
-        same_model = (other.model.name, other.model.revision) == (entry.model.name, entry.model.revision)
+        same_model = (printable(other.model.name), other.model.revision) == (shown, entry.model.revision)
         if same_model and other.benchmark == entry.benchmark:
             return stored
     return None

@@ -12,8 +12,12 @@ from typing import Any
 
 from harness.leaderboard.checks import EntryError, compute_aggregates, validated
 from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, ModelCard, Provenance, TaskResult
+from harness.leaderboard.json_input import check_values
 from harness.results.leaderboard import LeaderboardEntry as RunEntry
-from harness.results.leaderboard import aggregate_meta_tasks, aggregate_modalities
+from harness.results.leaderboard import TaskScore, aggregate_meta_tasks, aggregate_modalities
+
+_TOLERANCE = 1e-9
+"""Stored aggregates may differ from recomputed ones by float noise only."""
 
 RUN_SCHEMA_VERSIONS = ("1.0",)
 """Results-file versions written by ``harness run`` that this module migrates."""
@@ -22,50 +26,65 @@ RUN_SCHEMA_VERSIONS = ("1.0",)
 def migrate_run_entry(
     payload: dict[str, Any], benchmark: Benchmark | None = None, model_name: str | None = None
 ) -> LeaderboardEntry:
-    """A 2.0 entry from a run's results payload; the benchmark is inferred from its groups if not given."""
-    run = validated(RunEntry, payload)
+    """A 2.0 entry from a run's results payload; the benchmark is inferred from its groups if not given.
+
+    The run file is validated strictly (no NaN or infinity, no boolean or string where a number
+    belongs), as entries are.
+    """
+    check_values(payload)
+    run = validated(RunEntry, payload, strict=True)
     _check_run_aggregates(run)
     if run.run.limit is not None:
         raise EntryError(f"run.limit: the run was partial (--limit {run.run.limit}); only full runs can be added")
     scores: dict[str, dict[str, TaskResult]] = {}
     for task, score in run.tasks.items():
-        scores.setdefault(score.modality, {})[task] = TaskResult(
-            task_version=score.version,
-            meta_task=score.meta_task,
-            main_metric=score.main_metric,
-            main_score=score.main_score,
-            metrics=score.metrics,
-            num_queries=score.num_queries,
-            dataset_revision=score.dataset.get("revision"),
-            dataset=score.dataset,
-        )
+        scores.setdefault(score.modality, {})[task] = _task_result(task, score)
     meta = run.model.adapter_metadata
-    entry = LeaderboardEntry(
-        benchmark=benchmark or infer_benchmark(run),
-        model=ModelCard(
-            name=model_name or default_model_name(run.model.name, meta),
-            revision=meta.get("resolved_revision") or meta.get("revision"),
-            adapter=meta.get("adapter", run.model.name),
-            settings=meta.get("settings", {}),
-            dtype=meta.get("dtype"),
-            num_parameters=meta.get("num_parameters"),
-        ),
-        provenance=Provenance(
-            kind="harness_run",
-            date=run.run.finished_at or run.created_at,
-            harness_version=run.harness.version,
-            harness_commit=run.harness.git_commit,
-            python=run.harness.python,
-            packages=run.harness.packages,
-            hardware=" / ".join(str(meta[key]) for key in ("device", "device_name") if meta.get(key)) or None,
-            command=run.run.command,
-            data_source=run.run.data_source,
-        ),
-        scores=scores,
-        aggregates=Aggregates(overall=None, modalities={}, meta_tasks={}),
+    card = {
+        "name": model_name or default_model_name(run.model.name, meta),
+        "revision": meta.get("resolved_revision") or meta.get("revision"),
+        "adapter": meta.get("adapter", run.model.name),
+        "settings": meta.get("settings", {}),
+        "dtype": meta.get("dtype"),
+        "num_parameters": meta.get("num_parameters"),
+    }
+    provenance = {
+        "kind": "harness_run",
+        "date": run.run.finished_at or run.created_at,
+        "harness_version": run.harness.version,
+        "harness_commit": run.harness.git_commit,
+        "python": run.harness.python,
+        "packages": run.harness.packages,
+        "hardware": " / ".join(str(meta[key]) for key in ("device", "device_name") if meta.get(key)) or None,
+        "command": run.run.command,
+        "data_source": run.run.data_source,
+    }
+    entry = validated(
+        LeaderboardEntry,
+        {
+            "benchmark": benchmark or infer_benchmark(run),
+            "model": validated(ModelCard, card, where="model.adapter_metadata"),
+            "provenance": validated(Provenance, provenance, where="run"),
+            "scores": scores,
+            "aggregates": Aggregates(overall=None, modalities={}, meta_tasks={}),
+        },
     )
     entry.aggregates = compute_aggregates(entry)
     return entry
+
+
+def _task_result(task: str, score: TaskScore) -> TaskResult:
+    fields = {
+        "task_version": score.version,
+        "meta_task": score.meta_task,
+        "main_metric": score.main_metric,
+        "main_score": score.main_score,
+        "metrics": score.metrics,
+        "num_queries": score.num_queries,
+        "dataset_revision": score.dataset.get("revision"),
+        "dataset": score.dataset,
+    }
+    return validated(TaskResult, fields, where=f"tasks.{task}")
 
 
 def _check_run_aggregates(run: RunEntry) -> None:
@@ -75,15 +94,19 @@ def _check_run_aggregates(run: RunEntry) -> None:
     for field, want in expected.items():
         have = getattr(run, field)
         if isinstance(want, dict):
-            bad = [k for k in set(want) | set(have) if k not in want or k not in have or abs(have[k] - want[k]) > 1e-9]
+            bad = [k for k in set(want) | set(have) if k not in want or k not in have or not _close(have[k], want[k])]
             if bad:
                 key = sorted(bad)[0]
                 stored, expected_value = have.get(key), want.get(key)
                 raise EntryError(
                     f"{field}.{key}: {stored!r} does not match the mean of its per-task scores ({expected_value!r})"
                 )
-        elif (have is None) != (want is None) or (have is not None and abs(have - want) > 1e-9):
+        elif (have is None) != (want is None) or (have is not None and not _close(have, want)):
             raise EntryError(f"{field}: {have!r} does not match the mean of its per-task scores ({want!r})")
+
+
+def _close(have: float, want: float) -> bool:
+    return abs(have - want) <= _TOLERANCE  # False for NaN, so NaN never matches
 
 
 def infer_benchmark(run: RunEntry) -> Benchmark:
@@ -93,7 +116,8 @@ def infer_benchmark(run: RunEntry) -> Benchmark:
     if len(matches) != 1:
         found = ", ".join(f"{n}@{v}" for n, v in matches) or "no group covers exactly the run's tasks"
         raise EntryError(f"benchmark: cannot tell which benchmark this run is ({found}); pass --benchmark NAME@VERSION")
-    return Benchmark(name=matches[0][0], version=matches[0][1])
+    name, version = matches[0]
+    return validated(Benchmark, {"name": name, "version": version}, where=f"groups.{name}")
 
 
 def default_model_name(registry_name: str, adapter_metadata: dict[str, Any]) -> str:

@@ -9,24 +9,17 @@ to no task is an error unless it is listed in :data:`EXCLUDED_KEYS` with its rea
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.leaderboard.checks import EntryError, compute_aggregates
-from harness.leaderboard.entry import (
-    Aggregates,
-    Benchmark,
-    LeaderboardEntry,
-    ModelCard,
-    Provenance,
-    TaskResult,
-)
+from harness.leaderboard.checks import EntryError, compute_aggregates, validated
+from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, TaskResult
 from harness.leaderboard.files import entry_text, load_entry
 from harness.leaderboard.folder import ENTRIES_DIR, entry_slug, replace_folder
+from harness.leaderboard.json_input import parse_json
 from harness.taskspec import TaskIndex
 
 BENCHMARK = "mmeb_v2"
@@ -88,53 +81,78 @@ def reference_entry(
     path: Path, score_set: ScoreSet, catalogue: Mapping[str, _TaskInfo], excluded: dict[str, str]
 ) -> LeaderboardEntry:
     """The entry for one published score file (keys left out are added to ``excluded``)."""
-    raw = path.read_bytes()
-    payload: dict[str, Any] = json.loads(raw)
-    metadata, metrics = payload.get("metadata"), payload.get("metrics")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise EntryError(f"{path}: cannot read ({error.strerror or error})") from None
+    payload = parse_json(raw, str(path))
+    metadata = payload.get("metadata") if isinstance(payload, dict) else None
+    metrics = payload.get("metrics") if isinstance(payload, dict) else None
     if not isinstance(metadata, dict) or not isinstance(metrics, dict):
         raise EntryError(f"{path}: expected 'metadata' and 'metrics' objects")
+    try:
+        return _entry(path, raw, metadata, metrics, score_set, catalogue, excluded)
+    except EntryError as error:
+        raise EntryError(f"{path}: {error}") from None
+
+
+def _entry(
+    path: Path,
+    raw: bytes,
+    metadata: dict[str, Any],
+    metrics: dict[str, Any],
+    score_set: ScoreSet,
+    catalogue: Mapping[str, _TaskInfo],
+    excluded: dict[str, str],
+) -> LeaderboardEntry:
     scores: dict[str, dict[str, TaskResult]] = {}
     for modality in score_set.modalities:
-        for key, values in metrics.get(modality, {}).items():
+        tasks = metrics.get(modality, {})
+        if not isinstance(tasks, dict):
+            raise EntryError(f"metrics.{modality}: expected an object of datasets")
+        for key, values in tasks.items():
             if key in EXCLUDED_KEYS:
                 excluded[key] = EXCLUDED_KEYS[key]
                 continue
-            task = RENAMED_KEYS.get(key, key)
+            task = RENAMED_KEYS.get(str(key), str(key))
             info = catalogue.get(task)
             if info is None or info.modality != modality:
-                raise EntryError(f"{path}: metrics.{modality}.{key}: no {modality} task of {BENCHMARK} has this name")
-            where = f"metrics.{modality}.{key}"
-            scores.setdefault(modality, {})[task] = _task_result(path, where, values, info, score_set)
-    entry = LeaderboardEntry(
-        benchmark=Benchmark(name=BENCHMARK, version=score_set.version),
-        model=ModelCard(name=str(metadata["model_name"])),
-        provenance=Provenance(
-            kind="reference_import",
-            date=str(metadata["report_generated_date"]),
-            source=f"{SOURCE}/{score_set.folder}/{path.name} ({score_set.note})",
-            source_sha256=hashlib.sha256(raw).hexdigest(),
-        ),
-        scores=scores,
-        aggregates=Aggregates(overall=None, modalities={}, meta_tasks={}),
+                raise EntryError(f"metrics.{modality}.{key}: no {modality} task of {BENCHMARK} has this name")
+            scores.setdefault(modality, {})[task] = _task_result(f"metrics.{modality}.{key}", values, info, score_set)
+    entry = validated(
+        LeaderboardEntry,
+        {
+            "benchmark": {"name": BENCHMARK, "version": score_set.version},
+            "model": {"name": metadata.get("model_name")},
+            "provenance": {
+                "kind": "reference_import",
+                "date": metadata.get("report_generated_date"),
+                "source": f"{SOURCE}/{score_set.folder}/{path.name} ({score_set.note})",
+                "source_sha256": hashlib.sha256(raw).hexdigest(),
+            },
+            "scores": scores,
+            "aggregates": Aggregates(overall=None, modalities={}, meta_tasks={}),
+        },
     )
     entry.aggregates = compute_aggregates(entry)
     return entry
 
 
-def _task_result(path: Path, where: str, values: Any, info: _TaskInfo, score_set: ScoreSet) -> TaskResult:
+def _task_result(where: str, values: Any, info: _TaskInfo, score_set: ScoreSet) -> TaskResult:
     if not isinstance(values, dict):
-        raise EntryError(f"{path}: {where}: expected an object of metrics")
-    metrics = {name: float(value) for name, value in values.items() if "@" in name}
+        raise EntryError(f"{where}: expected an object of metrics")
+    metrics = {name: value for name, value in values.items() if "@" in name}
     if info.main_metric not in metrics:
-        raise EntryError(f"{path}: {where}: main metric {info.main_metric} is missing")
-    return TaskResult(
-        task_version=score_set.version,
-        meta_task=info.meta_task,
-        main_metric=info.main_metric,
-        main_score=metrics[info.main_metric],
-        metrics=metrics,
-        num_queries=values.get("num_data"),
-    )
+        raise EntryError(f"{where}: main metric {info.main_metric} is missing")
+    fields = {
+        "task_version": score_set.version,
+        "meta_task": info.meta_task,
+        "main_metric": info.main_metric,
+        "main_score": metrics[info.main_metric],
+        "metrics": metrics,
+        "num_queries": values.get("num_data"),
+    }
+    return validated(TaskResult, fields, where=where)
 
 
 def import_reference(source: Path, root: Path, index: TaskIndex | None = None) -> ImportReport:

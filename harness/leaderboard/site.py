@@ -1,29 +1,35 @@
 """``harness leaderboard build``: a static site (index.html + the JSON) for any static host.
 
-Everything is rendered here, with every string from an entry escaped; the inline script only
-sorts, filters and opens what is already on the page.
+The page is a Jinja template (:mod:`harness.leaderboard.site_template`) rendered with
+autoescaping; this module turns entries into the view it draws, with every entry string
+cleaned of controls and invisible characters and every id derived from data by
+:func:`~harness.leaderboard.element_ids.element_ids`. The inline script only sorts, filters and
+opens what is already on the page, under a Content-Security-Policy that allows nothing else.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from html import escape
 from pathlib import Path
 
 from harness.leaderboard.chart import meta_task_chart
+from harness.leaderboard.display import printable
+from harness.leaderboard.element_ids import element_ids
 from harness.leaderboard.files import entry_text
 from harness.leaderboard.folder import ENTRIES_DIR, StoredEntry, replace_folder
-from harness.leaderboard.site_assets import SCRIPT, STYLE
+from harness.leaderboard.site_template import render_index
 from harness.leaderboard.table import (
     Column,
+    Row,
     columns_for,
     format_cell,
     meta_tasks_of,
     modalities_of,
     row_for,
-    sort_rows,
+    sort_rows_by,
 )
 
 
@@ -66,90 +72,139 @@ def summary_payload(entries: Sequence[StoredEntry], stamp: str) -> dict[str, obj
     }
 
 
+@dataclass(frozen=True)
+class Header:
+    """A column header: its text, the id the script sorts it by, and whether it sorts the table on load."""
+
+    label: str
+    id: str
+    numeric: bool
+    sorted: bool
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its sort value, its text, and the drill-down it links to (model cells)."""
+
+    value: str
+    text: str
+    numeric: bool
+    entry: int | None = None
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One entry's row of a board."""
+
+    benchmark: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Board:
+    """One sortable table: the overall one, or one per modality."""
+
+    id: str
+    title: str
+    headers: list[Header]
+    rows: list[BoardRow]
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One task of a drill-down, as shown."""
+
+    task: str
+    modality: str
+    meta_task: str
+    metric: str
+    score: str
+    queries: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Drilldown:
+    """Every task of one entry, and where its scores come from."""
+
+    number: int
+    model: str
+    benchmark: str
+    kind: str
+    date: str
+    source: str
+    tasks: list[TaskLine]
+
+
 def render_page(entries: Sequence[StoredEntry], stamp: str) -> str:
-    """The whole index.html."""
+    """The whole index.html: the entries' text cleaned (:func:`printable`), then escaped by the template."""
     benchmarks = sorted({s.entry.benchmark.key() for s in entries})
-    options = "".join(f'<option value="{escape(b)}">{escape(b)}</option>' for b in benchmarks)
     numbers = {stored.path: number for number, stored in enumerate(entries)}
-    sections = [_board("overall", "Overall", entries, columns_for(entries, meta_tasks=False), numbers)]
-    for modality in modalities_of(entries):
+    modalities = modalities_of(entries)
+    board_ids = element_ids(["overall", *modalities])
+    boards = [_board(board_ids[0], "Overall", entries, columns_for(entries, meta_tasks=False), numbers)]
+    for board_id, modality in zip(board_ids[1:], modalities, strict=True):
         columns = [c for c in columns_for(entries, meta_tasks=False) if c.group == "entry" and c.name != "overall"]
         columns.append(Column(modality, True, "modality"))
         columns += [Column(m, True, "meta_task") for m in meta_tasks_of(entries, modality)]
         with_modality = [s for s in entries if modality in s.entry.scores]
-        sections.append(_board(modality, modality.capitalize(), with_modality, columns, numbers))
-    charts = "".join(
-        f"<h3>{escape(b)}</h3>" + meta_task_chart([s for s in entries if s.entry.benchmark.key() == b], f"{b}")
-        for b in benchmarks
-    )
-    details = "".join(_drilldown(number, stored) for number, stored in enumerate(entries))
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>MMEB leaderboard</title><style>{STYLE}</style></head><body>"
-        "<h1>MMEB leaderboard</h1>"
-        f'<p class="note">{len(entries)} entries; scores ×100; generated {escape(stamp)}. '
-        'Data: <a href="leaderboard.json">leaderboard.json</a> and one JSON per entry.</p>'
-        f'<label>Benchmark <select id="benchmark-filter"><option value="">all</option>{options}</select></label>'
-        + "".join(sections)
-        + f'<section id="charts"><h2>Meta-task scores</h2>{charts}</section>'
-        + f'<section id="tasks"><h2>Per-task scores</h2>{details}</section>'
-        + f"<script>{SCRIPT}</script></body></html>\n"
+        boards.append(_board(board_id, printable(modality).capitalize(), with_modality, columns, numbers))
+    charts = [(b, meta_task_chart([s for s in entries if s.entry.benchmark.key() == b], b)) for b in benchmarks]
+    return render_index(
+        count=len(entries),
+        stamp=printable(stamp),
+        benchmarks=benchmarks,
+        boards=boards,
+        charts=charts,
+        drilldowns=[_drilldown(number, stored) for number, stored in enumerate(entries)],
     )
 
 
 def _board(
-    key: str, title: str, entries: Sequence[StoredEntry], columns: Sequence[Column], numbers: dict[Path, int]
-) -> str:
+    board_id: str, title: str, entries: Sequence[StoredEntry], columns: Sequence[Column], numbers: dict[Path, int]
+) -> Board:
     score_column = next(c for c in columns if c.group != "entry" or c.name == "overall")
-    head = "".join(
-        f'<th data-name="{escape(c.name)}" data-type="{"num" if c.numeric else "text"}"{_align(c)}'
-        f"{_sorted_attr(c is score_column)}>"
-        f'<button type="button">{escape(c.name)}</button></th>'
-        for c in columns
-    )
-    body = []
+    ids = element_ids(c.name for c in columns)
+    headers = [
+        Header(printable(c.name), column_id, c.numeric, c is score_column)
+        for c, column_id in zip(columns, ids, strict=True)
+    ]
     # Best first by the table's own score column, as the header arrow says.
-    rows = sort_rows([row_for(s) for s in entries], columns, score_column.name, descending=True)
-    for row in rows:
-        stored = row.stored
-        cells = []
-        for column in columns:
-            value = row.cells.get(column.name)
-            data = "" if value is None else escape(str(value))
-            text = escape(format_cell(column, value))
-            if column.name == "model":
-                text = f'<a href="#entry={numbers[stored.path]}">{text}</a>'
-            cells.append(f'<td data-value="{data}"{_align(column)}>{text}</td>')
-        body.append(f'<tr data-benchmark="{escape(stored.entry.benchmark.key())}">{"".join(cells)}</tr>')
-    return (
-        f'<section id="{key}"><h2>{escape(title)}</h2><table class="board" id="table-{key}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
-    )
+    rows = sort_rows_by([row_for(s) for s in entries], score_column, descending=True)
+    return Board(board_id, title, headers, [_board_row(row, columns, numbers) for row in rows])
 
 
-def _sorted_attr(is_sorted: bool) -> str:
-    return ' aria-sort="descending"' if is_sorted else ""
+def _board_row(row: Row, columns: Sequence[Column], numbers: dict[Path, int]) -> BoardRow:
+    cells = []
+    for column in columns:
+        value = row.value(column)
+        link = numbers[row.stored.path] if column.group == "entry" and column.name == "model" else None
+        shown = "" if value is None else printable(str(value))
+        cells.append(Cell(shown, printable(format_cell(column, value)), column.numeric, link))
+    return BoardRow(row.stored.entry.benchmark.key(), cells)
 
 
-def _align(column: Column) -> str:
-    return "" if column.numeric else ' class="text"'
-
-
-def _drilldown(number: int, stored: StoredEntry) -> str:
+def _drilldown(number: int, stored: StoredEntry) -> Drilldown:
     entry = stored.entry
-    rows = "".join(
-        f'<tr><td class="text">{escape(task)}</td><td class="text">{escape(modality)}</td>'
-        f'<td class="text">{escape(result.meta_task or "")}</td><td class="text">{escape(result.main_metric)}</td>'
-        f"<td>{100 * result.main_score:.1f}</td><td>{'' if result.num_queries is None else result.num_queries}</td>"
-        f'<td class="text">{escape(result.task_version)}</td></tr>'
+    tasks = [
+        TaskLine(
+            task=printable(task),
+            modality=printable(modality),
+            meta_task=printable(result.meta_task or ""),
+            metric=printable(result.main_metric),
+            score=f"{100 * result.main_score:.1f}",
+            queries="" if result.num_queries is None else str(result.num_queries),
+            version=printable(result.task_version),
+        )
         for task, (modality, result) in entry.tasks().items()
-    )
+    ]
     source = entry.provenance.source or " ".join(entry.provenance.command)
-    return (
-        f'<details id="entry-{number}"><summary>{escape(entry.model.name)} ({escape(entry.benchmark.key())})'
-        f"</summary><p class=\"note\">{escape(entry.provenance.kind)}, {escape(entry.provenance.date)}: "
-        f"{escape(source)}</p><table class=\"tasks\"><thead><tr><th>task</th><th>modality</th><th>meta-task</th>"
-        f"<th>metric</th><th>score</th><th>queries</th><th>task version</th></tr></thead><tbody>{rows}</tbody></table>"
-        "</details>"
+    return Drilldown(
+        number=number,
+        model=printable(entry.model.name),
+        benchmark=entry.benchmark.key(),
+        kind=entry.provenance.kind,
+        date=printable(entry.provenance.date),
+        source=printable(source),
+        tasks=tasks,
     )

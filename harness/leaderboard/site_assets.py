@@ -1,8 +1,14 @@
-"""The static site's stylesheet and script (inline in index.html, so no server and no CDN).
+"""The static site's stylesheet, script and Content-Security-Policy (all inline in index.html).
 
-The script only reorders, hides and opens elements already rendered (and escaped) by Python;
-it never turns entry strings into HTML.
+The script only reorders, hides and opens elements already rendered (and escaped) by the
+template; it never turns entry strings into HTML, and it finds elements only by ids the
+site derived from data (:mod:`harness.leaderboard.element_ids`). The policy allows exactly
+this stylesheet and this script, by their SHA-256, and nothing else: an element injected
+into the page could neither run nor load anything.
 """
+
+import base64
+import hashlib
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -49,7 +55,7 @@ SCRIPT = """
     return true;
   }
   function applyHash() {
-    var match = /sort=([^:&]+):([^:&]+):(asc|desc)/.exec(decodeURIComponent(location.hash));
+    var match = /sort=([A-Za-z0-9-]+):([A-Za-z0-9-]+):(asc|desc)/.exec(location.hash);
     if (match) {
       var table = document.getElementById("table-" + match[1]);
       if (table) { sortTable(table, match[2], match[3] === "asc" ? "ascending" : "descending"); }
@@ -78,3 +84,20 @@ SCRIPT = """
   document.body.setAttribute("data-ready", "true");
 })();
 """
+
+
+def content_security_policy() -> str:
+    """The page's policy: nothing but the inline :data:`STYLE` and :data:`SCRIPT`, by hash."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src '{_sha256(SCRIPT)}'",
+            f"style-src '{_sha256(STYLE)}'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")

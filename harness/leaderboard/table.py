@@ -19,13 +19,22 @@ class Column:
     numeric: bool
     group: str  # "entry", "modality" or "meta_task"
 
+    @property
+    def key(self) -> str:
+        """Group and name: a meta-task may share its name with a modality or an entry column."""
+        return f"{self.group}:{self.name}"
+
 
 @dataclass(frozen=True)
 class Row:
-    """One entry as cells keyed by column name (scores as fractions, None when absent)."""
+    """One entry as cells keyed by :attr:`Column.key` (scores as fractions, None when absent)."""
 
     stored: StoredEntry
     cells: dict[str, str | float | int | None]
+
+    def value(self, column: Column) -> str | float | int | None:
+        """This row's value in ``column`` (None when the entry has none)."""
+        return self.cells.get(column.key)
 
 
 def modalities_of(entries: Sequence[StoredEntry]) -> list[str]:
@@ -58,27 +67,34 @@ def row_for(stored: StoredEntry) -> Row:
     """Every column's value for one entry."""
     entry = stored.entry
     cells: dict[str, str | float | int | None] = {
-        "model": entry.model.name,
-        "benchmark": entry.benchmark.key(),
-        "tasks": len(entry.tasks()),
-        "overall": entry.aggregates.overall,
+        "entry:model": entry.model.name,
+        "entry:benchmark": entry.benchmark.key(),
+        "entry:tasks": len(entry.tasks()),
+        "entry:overall": entry.aggregates.overall,
     }
-    cells.update(entry.aggregates.modalities)
-    cells.update(entry.aggregates.meta_tasks)
+    cells.update({f"modality:{name}": value for name, value in entry.aggregates.modalities.items()})
+    cells.update({f"meta_task:{name}": value for name, value in entry.aggregates.meta_tasks.items()})
     return Row(stored=stored, cells=cells)
 
 
 def sort_rows(rows: list[Row], columns: Sequence[Column], by: str, descending: bool) -> list[Row]:
-    """Rows sorted by a column (case-insensitive name); empty cells always last."""
-    names = {c.name.casefold(): c for c in columns}
+    """Rows sorted by a column (case-insensitive name, the first of that name); empty cells always last."""
+    names: dict[str, Column] = {}
+    for c in columns:
+        names.setdefault(c.name.casefold(), c)
     column = names.get(by.casefold())
     if column is None:
         raise EntryError(f"--sort: unknown column {by!r} (columns: {', '.join(c.name for c in columns)})")
-    present = [r for r in rows if r.cells.get(column.name) is not None]
-    missing = [r for r in rows if r.cells.get(column.name) is None]
+    return sort_rows_by(rows, column, descending)
+
+
+def sort_rows_by(rows: list[Row], column: Column, descending: bool) -> list[Row]:
+    """Rows sorted by ``column``; empty cells always last."""
+    present = [r for r in rows if r.value(column) is not None]
+    missing = [r for r in rows if r.value(column) is None]
 
     def key(row: Row) -> str | float:
-        value = row.cells[column.name]
+        value = row.value(column)
         return float(value) if column.numeric and isinstance(value, int | float) else str(value).casefold()
 
     return sorted(present, key=key, reverse=descending) + missing
