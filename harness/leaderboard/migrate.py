@@ -36,6 +36,13 @@ def migrate_run_entry(
     _check_run_aggregates(run)
     if run.run.limit is not None:
         raise EntryError(f"run.limit: the run was partial (--limit {run.run.limit}); only full runs can be added")
+    for task, score in run.tasks.items():
+        if score.degenerate_sides:
+            sides = " and ".join(score.degenerate_sides)
+            raise EntryError(
+                f"tasks.{task}.degenerate_sides: the {sides} embeddings do not depend on the input, "
+                "so the scores say nothing about the model"
+            )
     scores: dict[str, dict[str, TaskResult]] = {}
     for task, score in run.tasks.items():
         scores.setdefault(score.modality, {})[task] = _task_result(task, score)
