@@ -15,7 +15,7 @@ from harness.errors import HarnessError, MediaError
 from harness.inputs import ImageData
 from harness.media.image import image_name, open_image
 from harness.models import registered_models
-from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex, load_task_file
+from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -78,7 +78,7 @@ def validate_files(args: argparse.Namespace) -> int:
     loaded: dict[Path, LoadedTask | LoadedGroup | HarnessError] = {}
     for path in files:
         try:
-            loaded[path] = load_task_file(path)
+            loaded[path] = index.load(path)  # includes may read the --include_path folders
             index.add(loaded[path])  # type: ignore[arg-type]
         except HarnessError as error:
             loaded[path] = error
