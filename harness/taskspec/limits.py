@@ -22,3 +22,27 @@ YAML_MAX_DEPTH = 64
 
 INCLUDE_MAX_FILES = 32
 """Files read for one task file: itself and everything it includes, however nested [built-in: 4]."""
+
+# --- rendering templates (harness.taskspec.template_sandbox, harness.taskspec.templates) ---------
+
+TEMPLATE_MAX_CHARS = 64 * 1024
+"""Characters of one template's source [largest built-in: ~600]."""
+
+RENDER_MAX_CHARS = 1024 * 1024
+"""Characters (or list items) a render may produce: its output, text captured by ``{% set %}``,
+``{% filter %}`` and macro calls (counted together), and any one string or list it builds."""
+
+RANGE_MAX = 10_000
+"""Items of one ``range()``, and the ``slices``/``linecount`` of the ``slice``/``batch`` filters."""
+
+LOOP_MAX_ITERATIONS = 100_000
+"""``{% for %}`` iterations in one render, all loops together [built-in: a few dozen]."""
+
+CALL_MAX_DEPTH = 32
+"""Nesting of calls (macros calling macros, recursive loops) in one render [built-in: 1]."""
+
+INT_MAX_BITS = 4096
+"""Bits of an integer that ``*`` or ``**`` may produce (about 1,233 decimal digits)."""
+
+RENDER_TIME_LIMIT_S = 2.0
+"""Wall-clock seconds one render may take, checked at every loop step, call and output chunk."""
