@@ -12,6 +12,7 @@ and then measured.
 from __future__ import annotations
 
 import posixpath
+import warnings
 from collections.abc import Generator, Mapping
 from functools import lru_cache
 from typing import Any, cast
@@ -56,15 +57,21 @@ def _compile(source: str) -> Template:
     if len(source) > TEMPLATE_MAX_CHARS:
         raise TemplateError(f"template has more than {TEMPLATE_MAX_CHARS} characters (template size limit)")
     try:
-        return _ENV.from_string(source)
+        with warnings.catch_warnings():  # Python's warnings about the generated code, e.g. `1[1:]`
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return _ENV.from_string(source)
     except TemplateSyntaxError as error:
-        raise TemplateError(f"template syntax error: {error.message} (template line {error.lineno})") from None
+        raise TemplateError(
+            f"template syntax error: {_one_line(error.message)} (template line {error.lineno})"
+        ) from None
     except TemplateError:
         raise
     except (RecursionError, SyntaxError) as error:  # Python's own nesting limits, reached by the compiled code
-        raise TemplateError(f"template nests too deeply to compile ({type(error).__name__}: {error})") from None
+        raise TemplateError(
+            f"template nests too deeply to compile ({type(error).__name__}: {_one_line(error)})"
+        ) from None
     except Exception as error:
-        raise TemplateError(f"template cannot be compiled: {type(error).__name__}: {error}") from None
+        raise TemplateError(f"template cannot be compiled: {type(error).__name__}: {_one_line(error)}") from None
 
 
 def check_template(source: str) -> None:
@@ -87,16 +94,21 @@ def render(source: str, variables: Mapping[str, Any]) -> str:
     except UndefinedError as error:
         raise TemplateError(_undefined_message(error, variables)) from None
     except SecurityError as error:
-        raise TemplateError(f"template not allowed by the sandbox: {error}") from None
+        raise TemplateError(f"template not allowed by the sandbox: {_one_line(error)}") from None
     except TemplateError:
         raise
     except RecursionError:
         raise TemplateError("template recursion is too deep (Python's recursion limit)") from None
     except Exception as error:  # any other runtime failure inside the template
-        raise TemplateError(f"template failed: {type(error).__name__}: {error}") from None
+        raise TemplateError(f"template failed: {type(error).__name__}: {_one_line(error)}") from None
     finally:
         chunks.close()
         end_render(token)
+
+
+def _one_line(error: object) -> str:
+    """An exception's text on one line (messages of errors are one line each)."""
+    return " ".join(str(error).split())
 
 
 def _undefined_message(error: UndefinedError, variables: Mapping[str, Any]) -> str:
