@@ -109,9 +109,7 @@ def _expand_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _validate_one(
-    loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIndex, args: argparse.Namespace
-) -> str:
+def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIndex, args: argparse.Namespace) -> str:
     if isinstance(loaded, HarnessError):
         raise loaded
     if not isinstance(loaded, LoadedTask):
@@ -120,9 +118,7 @@ def _validate_one(
     base = args.data_basedir
     rows = load_rows(spec.dataset, base, args.data_source, limit=args.limit or spec.num_rows)
     media_root = resolve_inside(base, spec.media_root, "media_root") if spec.media_root else base
-    data = build_task_data(
-        spec, rows, media_root, check_media=True, data_basedir=base, data_source=args.data_source
-    )
+    data = build_task_data(spec, rows, media_root, check_media=True, data_basedir=base, data_source=args.data_source)
     images: dict[Path | ImageData, str] = {}  # image -> the first row that uses it
     for query in data.queries:
         if query.input.image is not None:
