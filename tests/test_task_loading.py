@@ -73,7 +73,9 @@ def test_include_paths_are_relative_to_the_including_file(tmp_path: Path, monkey
     path = write_yaml(tmp_path / "tasks" / "deep" / "t.yaml", "include: ../../shared/_middle.yaml\ntask: t\n")
     monkeypatch.chdir(tmp_path / "tasks")  # not the folder of any of the files
 
-    spec = loaded_task(path).spec
+    loaded = load_task_file(path, include_roots=[tmp_path])  # shared/ is outside the task's folder
+    assert isinstance(loaded, LoadedTask)
+    spec = loaded.spec
 
     assert spec.description == "from middle"
     assert spec.modality == "image"  # from _root.yaml, included relative to _middle.yaml

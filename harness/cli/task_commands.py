@@ -16,7 +16,7 @@ from harness.errors import HarnessError, MediaError
 from harness.inputs import ImageData
 from harness.media.image import image_name, image_pixel_budget, open_image
 from harness.models import registered_models
-from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex, load_task_file
+from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -85,7 +85,7 @@ def _validate_files(args: argparse.Namespace) -> int:
     loaded: dict[Path, LoadedTask | LoadedGroup | HarnessError] = {}
     for path in files:
         try:
-            loaded[path] = load_task_file(path)
+            loaded[path] = index.load(path)  # includes may read the --include_path folders
             index.add(loaded[path])  # type: ignore[arg-type]
         except HarnessError as error:
             loaded[path] = error
@@ -116,9 +116,7 @@ def _expand_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _validate_one(
-    loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIndex, args: argparse.Namespace
-) -> str:
+def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIndex, args: argparse.Namespace) -> str:
     if isinstance(loaded, HarnessError):
         raise loaded
     if not isinstance(loaded, LoadedTask):
@@ -127,9 +125,7 @@ def _validate_one(
     base = args.data_basedir
     rows = load_rows(spec.dataset, base, args.data_source, limit=args.limit or spec.num_rows)
     media_root = resolve_inside(base, spec.media_root, "media_root") if spec.media_root else base
-    data = build_task_data(
-        spec, rows, media_root, check_media=True, data_basedir=base, data_source=args.data_source
-    )
+    data = build_task_data(spec, rows, media_root, check_media=True, data_basedir=base, data_source=args.data_source)
     images: dict[Path | ImageData, str] = {}  # image -> the first row that uses it
     for query in data.queries:
         if query.input.image is not None:

@@ -1,6 +1,7 @@
 """Task files: schema, safe loading, templates and name resolution (no torch here)."""
 
 from harness.taskspec.index import LoadedGroup, LoadedTask, Selection, TaskIndex, builtin_task_dir, load_task_file
+from harness.taskspec.names import NAME_MAX_LENGTH, NAME_PATTERN, check_name
 from harness.taskspec.schema import (
     TASK_FORMAT_VERSION,
     CandidateSpec,
@@ -14,6 +15,8 @@ from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError
 
 __all__ = [
     "IMAGE_MARKER",
+    "NAME_MAX_LENGTH",
+    "NAME_PATTERN",
     "TASK_FORMAT_VERSION",
     "VIDEO_MARKER",
     "CandidateSpec",
@@ -28,6 +31,7 @@ __all__ = [
     "TaskSpec",
     "TemplateError",
     "builtin_task_dir",
+    "check_name",
     "load_task_file",
     "render",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ from pydantic import ValidationError
 from harness.errors import TaskFileError
 from harness.taskspec.schema import GroupSpec, TaskSpec
 from harness.taskspec.templates import TemplateError, check_template
-from harness.taskspec.yaml_source import SourcedDocument, read_document
+from harness.taskspec.yaml_parse import dotted
+from harness.taskspec.yaml_source import SourcedDocument, builtin_task_dir, is_file, read_document
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,13 @@ class Selection:
     groups: list[LoadedGroup] = field(default_factory=list)
 
 
-def builtin_task_dir() -> Path:
-    """The folder of task files shipped with the package."""
-    return Path(str(resources.files("harness.builtin_tasks")))
+def load_task_file(path: Path, include_roots: Sequence[Path] = ()) -> LoadedTask | LoadedGroup:
+    """Parse and validate one task or group file.
 
-
-def load_task_file(path: Path) -> LoadedTask | LoadedGroup:
-    """Parse and validate one task or group file."""
-    document = read_document(path)
+    Its includes may read from its own folder, the built-in tasks and ``include_roots`` (the
+    ``--include_path`` folders); see :mod:`harness.taskspec.yaml_source`.
+    """
+    document = read_document(path, include_roots)
     if "group" in document.data:  # a group file lists its members under 'task:', as in lm-eval
         return LoadedGroup(spec=_validate(GroupSpec, document), source=document.path)
     if "task" in document.data:
@@ -72,13 +71,13 @@ def _validate(model: type[TaskSpec] | type[GroupSpec], document: SourcedDocument
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         key_path = _schema_path(first["loc"])
         where, line = document.locate(key_path)
-        dotted = ".".join(str(p) for p in key_path) or "(top level)"
+        shown = dotted(key_path) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key" + _missing_hint(key_path, errors)
         elif first["type"] == "missing":
             message = "required key is missing"
-        raise TaskFileError(f"{where}:{line}: {dotted}: {message}") from None
+        raise TaskFileError(f"{where}:{line}: {shown}: {message}") from None
 
 
 def _missing_hint(key_path: tuple[str | int, ...], errors: Sequence[Any]) -> str:
@@ -142,13 +141,19 @@ class TaskIndex:
         self.tasks: dict[str, LoadedTask] = {}
         self.groups: dict[str, LoadedGroup] = {}
         self.tags: dict[str, list[str]] = {}
-        roots = ([builtin_task_dir()] if include_builtin else []) + [Path(p) for p in include_paths]
+        self.include_roots: tuple[Path, ...] = tuple(Path(p) for p in include_paths)
+        """The ``--include_path`` folders: indexed, and readable by any task file's includes."""
+        roots = ([builtin_task_dir()] if include_builtin else []) + list(self.include_roots)
         for root in roots:
             if not root.is_dir():
                 raise TaskFileError(f"{root}: --include_path is not a folder")
             for path in sorted(root.rglob("*.yaml")):
                 if not path.name.startswith("_"):
-                    self.add(load_task_file(path))
+                    self.add(self.load(path))
+
+    def load(self, path: Path) -> LoadedTask | LoadedGroup:
+        """:func:`load_task_file` with this index's ``--include_path`` folders as include roots."""
+        return load_task_file(path, self.include_roots)
 
     def add(self, loaded: LoadedTask | LoadedGroup) -> None:
         """Register a loaded file; a name defined twice is an error naming both files."""
@@ -172,8 +177,8 @@ class TaskIndex:
         selection = Selection()
         seen_tasks: set[str] = set()
         for name in requested:
-            if name.endswith((".yaml", ".yml")) and Path(name).is_file():
-                loaded = load_task_file(Path(name))
+            if name.endswith((".yaml", ".yml")) and is_file(Path(name)):
+                loaded = self.load(Path(name))
                 self.add(loaded)
                 name = loaded.spec.task if isinstance(loaded, LoadedTask) else loaded.spec.group
             elif name.endswith((".yaml", ".yml")) and name not in self.names():

@@ -11,7 +11,9 @@ import os
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.taskspec.names import check_name
 
 TASK_FORMAT_VERSION = 1
 """Version of the task-file format this harness reads (``format_version`` in a file)."""
@@ -28,6 +30,13 @@ def _check_relative(value: str, what: str) -> str:
     if value and os.path.normpath(value).split(os.sep)[0] == os.pardir:
         raise ValueError(f"{what} '{value}' escapes its root folder")
     return value
+
+
+TaskName = Annotated[str, AfterValidator(lambda value: check_name(value, "task name"))]
+GroupName = Annotated[str, AfterValidator(lambda value: check_name(value, "group name"))]
+TagName = Annotated[str, AfterValidator(lambda value: check_name(value, "tag"))]
+MemberName = Annotated[str, AfterValidator(lambda value: check_name(value, "group member"))]
+"""Names follow the one rule of :mod:`harness.taskspec.names`; a list item's error names its line."""
 
 
 class StrictModel(BaseModel):
@@ -277,11 +286,12 @@ class TaskSpec(StrictModel):
 
     format_version: int = TASK_FORMAT_VERSION
     """Task-file format version; this harness reads version 1."""
-    task: str = Field(min_length=1)
-    """Unique task name; also the prefix of the task's output files."""
+    task: TaskName
+    """Unique task name; also the prefix of the task's output files. Letters, digits and ``._-``,
+    not starting with ``.``, at most 128 characters (see :mod:`harness.taskspec.names`)."""
     version: str
     """Version of this task definition; bump it when prompts, data or scoring change."""
-    tag: list[str] = Field(default_factory=list)
+    tag: list[TagName] = Field(default_factory=list)
     """Tags: ``--tasks <tag>`` selects every task carrying it (no aggregate score)."""
     description: str = ""
     """Free text shown by ``harness tasks``."""
@@ -314,9 +324,7 @@ class TaskSpec(StrictModel):
     @classmethod
     def _supported_format(cls, value: int) -> int:
         if value != TASK_FORMAT_VERSION:
-            raise ValueError(
-                f"format_version {value} is not supported (this harness reads {TASK_FORMAT_VERSION})"
-            )
+            raise ValueError(f"format_version {value} is not supported (this harness reads {TASK_FORMAT_VERSION})")
         return value
 
     @field_validator("version", mode="before")
@@ -335,12 +343,12 @@ class GroupSpec(StrictModel):
 
     format_version: int = TASK_FORMAT_VERSION
     """Task-file format version."""
-    group: str = Field(min_length=1)
-    """Unique group name, e.g. ``mmeb_v2_image``."""
+    group: GroupName
+    """Unique group name, e.g. ``mmeb_v2_image`` (the same rule as task names)."""
     version: str
     """Version of this group definition."""
-    task: list[str] = Field(min_length=1)
-    """Members: task names, group names or tags."""
+    task: list[MemberName] = Field(min_length=1)
+    """Members: task names, group names or tags (names, not file paths)."""
     aggregate: Literal["mean_of_tasks", "mean_of_children"]
     """``mean_of_tasks``: unweighted mean of every leaf task's main score (the MMEB rule);
     ``mean_of_children``: unweighted mean of the direct members' scores."""

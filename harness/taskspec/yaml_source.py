@@ -1,29 +1,44 @@
-"""Safe YAML reading with line numbers and ``include:`` resolution.
+"""Task files with their ``include:`` files merged, and where each key was written.
 
-A task file is read with PyYAML's ``SafeLoader`` only (no object construction), and every key
-keeps the file and line it came from, so a validation error can say
-``tasks/foo.yaml:12: query.template: ...``. ``include:`` pulls in shared defaults (a path or
-a list of paths relative to the including file); included values come first and the including
-file's values win, merged recursively for mappings and replaced wholesale for lists. A path
-starting with ``harness:`` names a file among the built-in task files, so a user's task can
-reuse a built-in parser's templates.
+``include:`` pulls in shared defaults (a path or a list of paths relative to the including
+file); included values come first and the including file's values win, merged recursively for
+mappings and replaced wholesale for lists. A path starting with ``harness:`` names a file among
+the built-in task files, so a user's task can reuse a built-in parser's templates.
+
+Where an include may point: task files come from strangers, so an include never reads an
+arbitrary file. After resolving symlinks (``Path.resolve``), every include target, however deeply
+nested, must lie inside one of
+
+- the folder of the task file being loaded (the top-level file, not the including one), and
+  everything below it;
+- the built-in tasks folder (``harness:<path>`` must stay inside it; built-in parsers include
+  their siblings);
+- an ``--include_path`` root (``include_roots``).
+
+An absolute path is refused even when it points inside one of them (task files are shared, so
+their includes are relative). The error names the include line and the path as written, never
+anything read from the target. Each file is parsed within the bounds of
+:mod:`harness.taskspec.yaml_parse`, and one task file with all its includes shares one budget
+of bytes, nodes and :data:`~harness.taskspec.limits.INCLUDE_MAX_FILES` files.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import TaskFileError
+from harness.taskspec.limits import INCLUDE_MAX_FILES
+from harness.taskspec.yaml_parse import KeyPath, Location, ParseBudget, parse_file
 
 BUILTIN_PREFIX = "harness:"
 """``include: harness:mmeb_v2/image/_image_cls.yaml`` names a file among the built-in tasks."""
 
-Location = tuple[Path, int]
-KeyPath = tuple[str | int, ...]
+ALLOWED_FOLDERS = "the loaded task file's folder, the built-in tasks, --include_path"
+"""The folders an include may read from, in words (see the module docstring for the rule)."""
 
 
 @dataclass
@@ -43,40 +58,85 @@ class SourcedDocument:
         return (self.path, 1)
 
 
-def read_document(path: Path) -> SourcedDocument:
-    """Read ``path`` and everything it includes into one :class:`SourcedDocument`."""
-    return _read(path.resolve(), chain=())
+@dataclass
+class _Reading:
+    """One top-level read: the folders includes may use and what is left of the budget."""
+
+    roots: tuple[Path, ...]
+    builtin: Path
+    budget: ParseBudget = field(default_factory=ParseBudget)
+    files_left: int = INCLUDE_MAX_FILES
 
 
-def _read(path: Path, chain: tuple[Path, ...]) -> SourcedDocument:
-    if path in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, path))
-        raise TaskFileError(f"{chain[-1]}:1: include: include cycle: {cycle}")
-    data, locations = _parse(path)
+def builtin_task_dir() -> Path:
+    """The folder of task files shipped with the package."""
+    return Path(str(resources.files("harness.builtin_tasks")))
+
+
+def read_document(path: Path, include_roots: Sequence[Path] = ()) -> SourcedDocument:
+    """Read ``path`` and everything it includes into one :class:`SourcedDocument`.
+
+    Includes may read from ``path``'s folder, the built-in tasks and ``include_roots``.
+    """
+    top = path.resolve()
+    builtin = builtin_task_dir().resolve()
+    roots = (top.parent, builtin, *(Path(root).resolve() for root in include_roots))
+    return _read(top, chain=(), reading=_Reading(roots=roots, builtin=builtin))
+
+
+def _read(path: Path, chain: tuple[Path, ...], reading: _Reading) -> SourcedDocument:
+    reading.files_left -= 1
+    if reading.files_left < 0:
+        top = chain[0] if chain else path
+        raise TaskFileError(f"{top}:1: include: more than {INCLUDE_MAX_FILES} files read (include limit)")
+    data, locations = parse_file(path, reading.budget)
     includes = data.pop("include", None)
     include_line = locations.get(("include",), (path, 1))
     merged = SourcedDocument(data={}, locations={}, path=path)
-    for name in _include_list(includes, include_line):
-        target = _include_target(path, name)
+    for index, name in enumerate(_include_list(includes, include_line)):
+        where = locations.get(("include", index), include_line) if isinstance(includes, list) else include_line
+        target = _include_target(path, name, where, reading)
         if target in (*chain, path):  # name the include line that closes the cycle
             cycle = " -> ".join(str(p) for p in (*chain, path, target))
-            raise TaskFileError(f"{include_line[0]}:{include_line[1]}: include: include cycle: {cycle}")
-        if not target.is_file():
-            raise TaskFileError(f"{include_line[0]}:{include_line[1]}: include: no such file '{name}'")
-        _merge(merged, _read(target, (*chain, path)))
+            raise TaskFileError(f"{where[0]}:{where[1]}: include: include cycle: {cycle}")
+        if not is_file(target):
+            raise TaskFileError(f"{where[0]}:{where[1]}: include: no such file '{name}'")
+        _merge(merged, _read(target, (*chain, path), reading))
     own = SourcedDocument(data=data, locations=locations, path=path)
     _merge(merged, own)
     return merged
 
 
-def _include_target(including: Path, name: str) -> Path:
-    """``name`` relative to the including file, or ``harness:<path>`` inside the built-in tasks."""
+def _include_target(including: Path, name: str, where: Location, reading: _Reading) -> Path:
+    """``name`` relative to the including file, or ``harness:<path>`` inside the built-in tasks;
+    refused unless it resolves inside an allowed folder."""
+    prefix = f"{where[0]}:{where[1]}: include: {name!r}"
     if name.startswith(BUILTIN_PREFIX):
-        from importlib import resources
+        target = _resolved(reading.builtin / name.removeprefix(BUILTIN_PREFIX), prefix)
+        if not target.is_relative_to(reading.builtin):
+            raise TaskFileError(f"{prefix} is outside the built-in tasks folder")
+        return target
+    target = _resolved(including.parent / name, prefix)
+    if not any(target.is_relative_to(root) for root in reading.roots):
+        raise TaskFileError(f"{prefix} is outside the allowed folders ({ALLOWED_FOLDERS})")
+    if Path(name).is_absolute():
+        raise TaskFileError(f"{prefix} must be a relative path (or harness:<path> for a built-in file)")
+    return target
 
-        builtin = Path(str(resources.files("harness.builtin_tasks")))
-        return (builtin / name.removeprefix(BUILTIN_PREFIX)).resolve()
-    return (including.parent / name).resolve()
+
+def _resolved(path: Path, prefix: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError) as error:  # a NUL byte, a symlink loop
+        raise TaskFileError(f"{prefix} is not a usable path: {error}") from None
+
+
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, but ``False`` for names the OS refuses (a NUL byte, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _include_list(value: Any, where: Location) -> list[str]:
@@ -87,46 +147,6 @@ def _include_list(value: Any, where: Location) -> list[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
     raise TaskFileError(f"{where[0]}:{where[1]}: include: expected a path or a list of paths")
-
-
-def _parse(path: Path) -> tuple[dict[str, Any], dict[KeyPath, Location]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TaskFileError(f"{path}:1: cannot read file: {error}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(error, "problem", None) or str(error)
-        raise TaskFileError(f"{path}:{line}: malformed YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise TaskFileError(f"{path}:1: expected a mapping of keys (task:, dataset:, ...) at top level")
-    locations: dict[KeyPath, Location] = {}
-    _collect_locations(node, (), path, locations)
-    return data, locations
-
-
-def _collect_locations(
-    node: yaml.Node, prefix: KeyPath, path: Path, out: dict[KeyPath, Location]
-) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                dotted = ".".join(str(p) for p in (*prefix, key))
-                raise TaskFileError(f"{path}:{line}: {dotted}: duplicate key")
-            seen.add(key)
-            out[(*prefix, key)] = (path, line)
-            _collect_locations(value_node, (*prefix, key), path, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            out[(*prefix, index)] = (path, item.start_mark.line + 1)
-            _collect_locations(item, (*prefix, index), path, out)
 
 
 def _merge(base: SourcedDocument, over: SourcedDocument) -> None:
