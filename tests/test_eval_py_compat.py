@@ -97,3 +97,33 @@ def test_eval_py_runs_as_a_script_and_reports_bad_flags_in_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert "missing.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dataset_config_with_yaml_aliases_is_one_line_and_not_expanded(tmp_path, capsys):
+    from harness.cli.reference_compat import main as eval_main
+
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
+    config = tmp_path / "laughs.yaml"
+    config.write_text("\n".join(levels) + "\n", encoding="utf-8")
+    argv = ["--model_name", "x", "--dataset_config", str(config), "--encode_output_path", str(tmp_path / "o")]
+
+    status = eval_main(argv)
+
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err == f"error: {config}:1: YAML anchors and aliases are not allowed in task files"
+
+
+def test_dataset_config_key_that_is_no_task_name_is_refused_with_the_rule(tmp_path, capsys):
+    from harness.cli.reference_compat import main as eval_main
+
+    config = tmp_path / "eval.yaml"
+    config.write_text('"/tmp/x":\n  dataset_name: ImageNet-1K\n  eval_type: local\n', encoding="utf-8")
+    argv = ["--model_name", "x", "--dataset_config", str(config), "--encode_output_path", str(tmp_path / "o")]
+
+    status = eval_main(argv)
+
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err.startswith(f"error: {config}: /tmp/x: task: ") and "not a valid name" in err

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from harness.cli import add_media_flags
@@ -26,6 +25,7 @@ from harness.errors import HarnessError
 from harness.media.image import image_pixel_budget
 from harness.models import adapter_for_backbone, create_encoder
 from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
+from harness.taskspec.yaml_parse import ParseBudget, parse_file
 
 _PATH_KEYS = {"image_root", "data_path"}
 _KNOWN_KEYS = {
@@ -102,10 +102,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
     """Tasks named by a harness task list or a VLM2Vec-style eval YAML."""
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise HarnessError(f"{path}: cannot read dataset config: {error}") from None
+    config, _lines = parse_file(path, ParseBudget())  # bounded like a task file: it comes from strangers too
     if isinstance(config, dict) and set(config) == {"tasks"}:
         return index.select([str(t) for t in config["tasks"]])
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
