@@ -37,16 +37,35 @@ from harness.taskspec import IMAGE_MARKER, VIDEO_MARKER
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "data" / "golden"
 TOKENIZER_FILES = (
-    "generation_config.json", "merges.txt", "preprocessor_config.json", "special_tokens_map.json",
-    "tokenizer.json", "tokenizer_config.json", "video_preprocessor_config.json", "vocab.json",
+    "generation_config.json",
+    "merges.txt",
+    "preprocessor_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "video_preprocessor_config.json",
+    "vocab.json",
 )
 # Qwen2-VL-2B-Instruct's published dimensions (text and vision tower).
-REAL_TEXT = {"hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28, "num_attention_heads": 12,
-             "num_key_value_heads": 2, "vocab_size": 151936, "max_position_embeddings": 32768,
-             "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}}
+REAL_TEXT = {
+    "hidden_size": 1536,
+    "intermediate_size": 8960,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 12,
+    "num_key_value_heads": 2,
+    "vocab_size": 151936,
+    "max_position_embeddings": 32768,
+    "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+}
 REAL_VISION = {"depth": 32, "embed_dim": 1280, "hidden_size": 1536, "num_heads": 16, "mlp_ratio": 4}
-TINY_TEXT = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "num_key_value_heads": 2, "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]}}
+TINY_TEXT = {
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]},
+}
 TINY_VISION = {"depth": 2, "embed_dim": 64, "hidden_size": 128, "num_heads": 4, "mlp_ratio": 2}
 
 
@@ -81,8 +100,12 @@ def golden_agreement(device: str) -> dict[str, Any]:
     gold = np.load(GOLDEN / "embeddings" / "emb_bs1.npy")
     out: dict[str, Any] = {}
     for dtype in ("float32", "bfloat16"):
-        args = {"pretrained": str(GOLDEN / "tiny-qwen2vl"), "max_pixels": 50176, "dtype": dtype,
-                "attn_implementation": "sdpa"}
+        args = {
+            "pretrained": str(GOLDEN / "tiny-qwen2vl"),
+            "max_pixels": 50176,
+            "dtype": dtype,
+            "attn_implementation": "sdpa",
+        }
         encoder = create_encoder("vlm2vec", args, device)
         one = _encode(encoder, inputs, 1)
         batched = _encode(encoder, inputs, 8)
@@ -133,8 +156,9 @@ def synthetic_inputs(root: Path, count: int, tiny: bool) -> dict[str, list[Encod
         width, height = sizes[i % len(sizes)]
         path = root / f"img_{i}.jpg"
         Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(path)
-        images.append(EncodeInput(text=f"{IMAGE_MARKER} Represent the given image with the question: {texts[i]}",
-                                  image=path))
+        images.append(
+            EncodeInput(text=f"{IMAGE_MARKER} Represent the given image with the question: {texts[i]}", image=path)
+        )
     videos: list[EncodeInput] = []
     for v in range(max(2, count // 16)):
         folder = root / f"video_{v}"
@@ -150,7 +174,7 @@ def synthetic_inputs(root: Path, count: int, tiny: bool) -> dict[str, list[Encod
 def throughput(encoder: Any, inputs: Sequence[EncodeInput], batch_size: int, device: str) -> dict[str, float]:
     import torch
 
-    _encode(encoder, inputs[: batch_size], batch_size)  # warm-up
+    _encode(encoder, inputs[:batch_size], batch_size)  # warm-up
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     _sync(device)
@@ -159,8 +183,13 @@ def throughput(encoder: Any, inputs: Sequence[EncodeInput], batch_size: int, dev
     _sync(device)
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
-    return {"inputs": len(inputs), "batch_size": batch_size, "seconds": round(seconds, 3),
-            "inputs_per_s": round(len(inputs) / seconds, 1), "peak_gpu_gib": round(peak, 2)}
+    return {
+        "inputs": len(inputs),
+        "batch_size": batch_size,
+        "seconds": round(seconds, 3),
+        "inputs_per_s": round(len(inputs) / seconds, 1),
+        "peak_gpu_gib": round(peak, 2),
+    }
 
 
 def profile_batches(encoder: Any, inputs: dict[str, list[EncodeInput]], device: str) -> None:
@@ -206,8 +235,10 @@ def real_size(device: str, tiny: bool, count: int, profile: bool = False) -> dic
         high = _encode(encoder, sample, 8)
         cos = _cosines(low, high)
         result["bf16_vs_fp32_random_weights"] = {
-            "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
-            "min_cosine_text": float(cos[:16].min()), "min_cosine_image": float(cos[16:32].min()),
+            "min_cosine": float(cos.min()),
+            "mean_cosine": float(cos.mean()),
+            "min_cosine_text": float(cos[:16].min()),
+            "min_cosine_image": float(cos[16:32].min()),
             "min_cosine_video": float(cos[32:].min()),
         }
         return result
@@ -227,7 +258,8 @@ def main() -> None:
 
     report: dict[str, Any] = {
         "device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
-        "torch": torch.__version__, "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
     }
     if not args.skip_golden:
         report["golden"] = golden_agreement(args.device)

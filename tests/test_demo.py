@@ -42,10 +42,21 @@ def random_init_entry(tmp_path_factory) -> dict:
     model = Qwen2VLForConditionalGeneration(AutoConfig.from_pretrained(demo.checkpoint))
     model.save_pretrained(folder)
     out = tmp_path_factory.mktemp("random_out")
-    code = main([
-        "run", "--model", "vlm2vec", "--model_args", f"pretrained={folder},max_pixels=50176",
-        "--tasks", "demo", "--data_basedir", str(demo.data_basedir), "--output_path", str(out),
-    ])
+    code = main(
+        [
+            "run",
+            "--model",
+            "vlm2vec",
+            "--model_args",
+            f"pretrained={folder},max_pixels=50176",
+            "--tasks",
+            "demo",
+            "--data_basedir",
+            str(demo.data_basedir),
+            "--output_path",
+            str(out),
+        ]
+    )
     assert code == 0
     return json.loads((out / "leaderboard.json").read_text())
 

@@ -38,8 +38,16 @@ def free_port() -> int:
 
 def torchrun(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-        "-m", "harness", *args,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "harness",
+        *args,
     ]
     start = time.monotonic()
     # faulthandler: should a rank ever abort again, its Python stack is in the failure message.
@@ -93,8 +101,19 @@ def test_a_failing_rank_stops_every_rank_with_a_message_naming_it(tmp_path):
     broken.write_bytes(b"not an image")
     result, elapsed = torchrun(
         [
-            "run", "--model", "vlm2vec", "--model_args", f"pretrained={demo_paths().checkpoint},max_pixels=50176",
-            "--tasks", "demo_text_to_image", "--data_basedir", str(data), "--output_path", "out", "--limit", "8",
+            "run",
+            "--model",
+            "vlm2vec",
+            "--model_args",
+            f"pretrained={demo_paths().checkpoint},max_pixels=50176",
+            "--tasks",
+            "demo_text_to_image",
+            "--data_basedir",
+            str(data),
+            "--output_path",
+            "out",
+            "--limit",
+            "8",
         ],
         tmp_path,
     )

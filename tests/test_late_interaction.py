@@ -96,8 +96,10 @@ def test_maxsim_equals_a_hand_computation_from_the_model_outputs(colqwen2, input
     q_tokens = colqwen2.encode_tokens(queries, "query")
     d_tokens = colqwen2.encode_tokens(documents, "candidate")
     scores = maxsim_scores(
-        np.concatenate(q_tokens), np.array([len(m) for m in q_tokens]),
-        np.concatenate(d_tokens), np.array([len(m) for m in d_tokens]),
+        np.concatenate(q_tokens),
+        np.array([len(m) for m in q_tokens]),
+        np.concatenate(d_tokens),
+        np.array([len(m) for m in d_tokens]),
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
 
@@ -223,11 +225,25 @@ def test_harness_run_ranks_a_late_interaction_model_and_writes_token_files(colqw
     from harness.demo import demo_paths
 
     out = tmp_path / "out"
-    code = main([
-        "run", "--model", "colqwen2", "--model_args", f"pretrained={colqwen2_checkpoint}",
-        "--tasks", "demo_text_to_image", "--data_basedir", str(demo_paths().data_basedir),
-        "--output_path", str(out), "--limit", "6", "--batch_size", "4",
-    ])
+    code = main(
+        [
+            "run",
+            "--model",
+            "colqwen2",
+            "--model_args",
+            f"pretrained={colqwen2_checkpoint}",
+            "--tasks",
+            "demo_text_to_image",
+            "--data_basedir",
+            str(demo_paths().data_basedir),
+            "--output_path",
+            str(out),
+            "--limit",
+            "6",
+            "--batch_size",
+            "4",
+        ]
+    )
     assert code == 0
     queries, _ = read_token_embeddings(out / "demo_text_to_image_qry")
     candidates, candidate_ids = read_token_embeddings(out / "demo_text_to_image_tgt")

@@ -41,16 +41,29 @@ def build_tiny_colpali(folder: Path) -> None:
     vlm_config = {
         "model_type": "paligemma",
         "vision_config": {
-            "model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
-            "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": 28, "patch_size": 14,
+            "model_type": "siglip_vision_model",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 28,
+            "patch_size": 14,
             "vision_use_head": False,
         },
         "text_config": {
-            "model_type": "gemma", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-            "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16, "vocab_size": vocab_size,
+            "model_type": "gemma",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "vocab_size": vocab_size,
         },
-        "image_token_index": processor.image_token_id, "vocab_size": vocab_size,
-        "projection_dim": 32, "hidden_size": 32,
+        "image_token_index": processor.image_token_id,
+        "vocab_size": vocab_size,
+        "projection_dim": 32,
+        "hidden_size": 32,
     }
     torch.manual_seed(0)
     ColPaliForRetrieval(ColPaliConfig(vlm_config=vlm_config, embedding_dim=EMBEDDING_DIM)).save_pretrained(folder)
@@ -97,8 +110,12 @@ def test_colpali_is_a_multivector_encoder_with_one_matrix_per_input(colpali, ima
 def test_token_matrices_do_not_depend_on_batch_composition(colpali, images):
     # Interleaved, so the texts are left-padded to the longest one and images and texts are split apart.
     inputs = [
-        EncodeInput(TEXTS[2]), EncodeInput("", image=images[0]), EncodeInput(TEXTS[1]),
-        EncodeInput("", image=images[1]), EncodeInput(TEXTS[0]), EncodeInput("", image=images[2]),
+        EncodeInput(TEXTS[2]),
+        EncodeInput("", image=images[0]),
+        EncodeInput(TEXTS[1]),
+        EncodeInput("", image=images[1]),
+        EncodeInput(TEXTS[0]),
+        EncodeInput("", image=images[2]),
     ]
     together = colpali.encode_tokens(inputs, "candidate")
     assert len(together) == len(inputs)
@@ -126,8 +143,10 @@ def test_maxsim_equals_a_hand_computation_from_the_model_outputs(colpali, images
     q_tokens = colpali.encode_tokens([EncodeInput(t) for t in TEXTS], "query")
     d_tokens = colpali.encode_tokens([EncodeInput("a page", image=p) for p in images], "candidate")
     scores = maxsim_scores(
-        np.concatenate(q_tokens), np.array([len(m) for m in q_tokens]),
-        np.concatenate(d_tokens), np.array([len(m) for m in d_tokens]),
+        np.concatenate(q_tokens),
+        np.array([len(m) for m in q_tokens]),
+        np.concatenate(d_tokens),
+        np.array([len(m) for m in d_tokens]),
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
 

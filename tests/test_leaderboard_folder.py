@@ -88,8 +88,11 @@ def test_markdown_export_escapes_pipes_and_html_in_model_names(tmp_path):
 def test_cli_add_validate_show_compare_export(tmp_path, capsys):
     board = tmp_path / "board"
     first = _write_run(tmp_path / "a.json")
-    second = _write_run(tmp_path / "b.json", pretrained="org/model-b", tasks={
-        "alpha": ("image", "X-CLS", 0.75), "beta": ("image", "X-RET", 0.25), "gamma": ("visdoc", "Y-RET", 0.5)})
+    second = _write_run(
+        tmp_path / "b.json",
+        pretrained="org/model-b",
+        tasks={"alpha": ("image", "X-CLS", 0.75), "beta": ("image", "X-RET", 0.25), "gamma": ("visdoc", "Y-RET", 0.5)},
+    )
     assert main(["leaderboard", "add", str(first), "--dir", str(board)]) == 0
     assert main(["leaderboard", "add", str(second), "--dir", str(board)]) == 0
     assert main(["leaderboard", "add", str(second), "--dir", str(board)]) == 2

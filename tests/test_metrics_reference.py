@@ -145,9 +145,7 @@ def test_exponential_ndcg_uses_two_to_the_grade_minus_one() -> None:
 
 def test_linear_and_exponential_ndcg_agree_on_binary_relevance() -> None:
     ranking, relevance = ["x", "a", "y", "b"], binary("a", "b", "c")
-    assert ndcg_at_k(ranking, relevance, 4, "linear") == ndcg_at_k(
-        ranking, relevance, 4, "exponential"
-    )
+    assert ndcg_at_k(ranking, relevance, 4, "linear") == ndcg_at_k(ranking, relevance, 4, "exponential")
 
 
 def test_duplicate_relevant_id_counts_twice_in_ndcg() -> None:
@@ -197,9 +195,7 @@ def test_scores_are_python_floats() -> None:
 
 
 def test_scores_are_plain_means_over_queries() -> None:
-    scores = score_rankings(
-        [["a", "x"], ["x", "a"], ["x", "y"]], [binary("a")] * 3, metrics=["mrr"], k_values=[2]
-    )
+    scores = score_rankings([["a", "x"], ["x", "a"], ["x", "y"]], [binary("a")] * 3, metrics=["mrr"], k_values=[2])
     assert scores == {"mrr@2": pytest.approx((1 + 0.5 + 0) / 3)}
 
 
@@ -234,9 +230,7 @@ def test_score_rankings_accepts_tuples_and_grades_as_ints() -> None:
         ({"relevances": [["a"]]}, "must be a mapping"),
     ],
 )
-def test_score_rankings_rejects_bad_input_with_a_clear_message(
-    kwargs: dict[str, object], message: str
-) -> None:
+def test_score_rankings_rejects_bad_input_with_a_clear_message(kwargs: dict[str, object], message: str) -> None:
     call: dict[str, object] = {"rankings": [["a"]], "relevances": [binary("a")], **kwargs}
     with pytest.raises(ValueError, match=message):
         score_rankings(**call)  # type: ignore[arg-type]
@@ -266,9 +260,7 @@ def test_score_rankings_equals_mean_of_per_query_functions_bit_for_bit(
     scores = score_rankings(rankings, relevances, k_values=k_values)
     for key, value in scores.items():
         name, k = key.rsplit("@", 1)
-        per_query = [
-            PER_QUERY[name](r, rel, int(k)) for r, rel in zip(rankings, relevances, strict=True)
-        ]
+        per_query = [PER_QUERY[name](r, rel, int(k)) for r, rel in zip(rankings, relevances, strict=True)]
         assert value == float(np.mean(per_query)), key
 
 

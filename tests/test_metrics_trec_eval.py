@@ -145,9 +145,7 @@ def test_average_precision_matches_the_hand_formula(case: Case, k: int) -> None:
 
 
 @pytest.mark.parametrize("k", CUTOFFS)
-def test_average_precision_equals_trec_map_cut_only_when_relevant_count_fits_in_k(
-    case: Case, k: int
-) -> None:
+def test_average_precision_equals_trec_map_cut_only_when_relevant_count_fits_in_k(case: Case, k: int) -> None:
     """trec_eval divides by |R|, the reference by min(|R|, k); they differ when |R| > k."""
     differing = 0
     for ranking, relevance, trec in case.queries():
@@ -172,9 +170,7 @@ def _exponential_ndcg(ranking: list[str], relevance: dict[str, float], k: int) -
 @pytest.mark.parametrize("k", CUTOFFS)
 def test_exponential_ndcg_matches_an_independent_formula(case: Case, k: int) -> None:
     for ranking, relevance, _ in case.queries():
-        assert ndcg_at_k(ranking, relevance, k, "exponential") == close(
-            _exponential_ndcg(ranking, relevance, k)
-        )
+        assert ndcg_at_k(ranking, relevance, k, "exponential") == close(_exponential_ndcg(ranking, relevance, k))
 
 
 def test_task_means_match_trec_eval_means(case: Case) -> None:

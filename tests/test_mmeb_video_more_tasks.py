@@ -24,8 +24,10 @@ from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 ROWS_DIR = Path(__file__).parent / "data" / "mmeb_video_rows"
 VIDEO_DIR = builtin_task_dir() / "mmeb_v2" / "video"
-QA_PROMPT = ("<|video_pad|> Given a video and a question, select the most accurate answer from the "
-             "provided candidates. Return only the exact text of your chosen answer. Question:  ")
+QA_PROMPT = (
+    "<|video_pad|> Given a video and a question, select the most accurate answer from the "
+    "provided candidates. Return only the exact text of your chosen answer. Question:  "
+)
 CLIP = "video_mret/MomentSeeker/video_frames/"
 CLIP_PROMPT = "<|video_pad|> Understand the content of the provided video clip."
 
@@ -69,10 +71,25 @@ def test_index_has_both_tasks_in_their_groups_in_reference_order():
     assert index.expand("V-QA") == ["Video-MME", "NExTQA", "EgoSchema", "MVBench", "ActivityNetQA"]
     assert index.expand("V-MRET") == ["QVHighlight", "Charades-STA", "MomentSeeker"]
     assert index.expand("mmeb_v2_video") == [
-        "K700", "SmthSmthV2", "HMDB51", "UCF101", "Breakfast",
-        "Video-MME", "NExTQA", "EgoSchema", "MVBench", "ActivityNetQA",
-        "DiDeMo", "MSR-VTT", "MSVD", "VATEX", "YouCook2",
-        "QVHighlight", "Charades-STA", "MomentSeeker"]
+        "K700",
+        "SmthSmthV2",
+        "HMDB51",
+        "UCF101",
+        "Breakfast",
+        "Video-MME",
+        "NExTQA",
+        "EgoSchema",
+        "MVBench",
+        "ActivityNetQA",
+        "DiDeMo",
+        "MSR-VTT",
+        "MSVD",
+        "VATEX",
+        "YouCook2",
+        "QVHighlight",
+        "Charades-STA",
+        "MomentSeeker",
+    ]
     assert index.groups["V-MRET"].spec.aggregate == "mean_of_tasks"
     assert sorted(index.tags["V-MRET"]) == ["Charades-STA", "MomentSeeker", "QVHighlight"]
 
@@ -103,11 +120,13 @@ def test_nextqa_query_lists_lettered_options_and_is_rstripped(media_root: Path):
     assert qwen2(first.input.text) == (
         QA_PROMPT + "why did the boy pick up one present from the group of them and move to the sofa\n"
         "Options:\n(A) share with the girl\n(B) approach lady sitting there\n(C) unwrap it\n"
-        "(D) playing with toy train\n(E) gift for baby")  # a4's trailing "  \n" stripped with the end
+        "(D) playing with toy train\n(E) gift for baby"
+    )  # a4's trailing "  \n" stripped with the end
     # an empty a4 leaves "(E)" without its space; the question's own trailing space stays inside
     assert qwen2(second.input.text) == (
         QA_PROMPT + "what does the man do after the dog runs away? \nOptions:\n(A) chase it\n(B) sit down\n"
-        "(C) chase it\n(D) throw a ball\n(E)")
+        "(C) chase it\n(D) throw a ball\n(E)"
+    )
     assert first.input.image is None
     assert relative(first.input.video.source, media_root) == "video_qa/NExTQA/4010069381"
     assert relative(second.input.video.source, media_root) == "video_qa/NExTQA/3238737531"
@@ -116,8 +135,13 @@ def test_nextqa_query_lists_lettered_options_and_is_rstripped(media_root: Path):
 def test_nextqa_candidates_are_the_raw_options_and_the_positive_is_options_answer(media_root: Path):
     data = build("NExTQA", "nextqa", media_root)
     first, second = data.queries
-    assert first.candidate_ids == ("share with the girl", "approach lady sitting there", "unwrap it",
-                                   "playing with toy train", "gift for baby  \n")
+    assert first.candidate_ids == (
+        "share with the girl",
+        "approach lady sitting there",
+        "unwrap it",
+        "playing with toy train",
+        "gift for baby  \n",
+    )
     assert dict(first.relevance) == {"unwrap it": 1.0}
     # identical options share one id (cand_name), as in the reference
     assert second.candidate_ids == ("chase it", "sit down", "chase it", "throw a ball", "")
@@ -133,7 +157,8 @@ def test_nextqa_candidates_are_the_raw_options_and_the_positive_is_options_answe
 def test_momentseeker_text_query(media_root: Path):
     query = build("MomentSeeker", "momentseeker", media_root).queries[0]
     assert qwen2(query.input.text) == (
-        "Find the clip that corresponds to the given text: a man opens the fridge and takes out milk")
+        "Find the clip that corresponds to the given text: a man opens the fridge and takes out milk"
+    )
     assert (query.input.image, query.input.video) == (None, None)
     assert query.candidate_ids == (CLIP + "ego4d_clip_0012", CLIP + "ego4d_clip_0013", CLIP + "ego4d_clip_0014")
     assert dict(query.relevance) == {CLIP + "ego4d_clip_0012": 1.0}
@@ -141,13 +166,19 @@ def test_momentseeker_text_query(media_root: Path):
 
 def test_momentseeker_video_query_and_several_positives(media_root: Path):
     query = build("MomentSeeker", "momentseeker", media_root).queries[1]
-    assert qwen2(query.input.text) == ("<|video_pad|> Find the clip that corresponds to the given sentence "
-                                       "and video segment: the same woman later walks into the kitchen")
+    assert qwen2(query.input.text) == (
+        "<|video_pad|> Find the clip that corresponds to the given sentence "
+        "and video segment: the same woman later walks into the kitchen"
+    )
     assert query.input.image is None
     assert relative(query.input.video.source, media_root) == CLIP + "movie101_77"
     # positives first, then negatives; a clip seen in an earlier row keeps that row's id
-    assert query.candidate_ids == (CLIP + "movie101_77_pos_1", CLIP + "movie101_77_pos_2",
-                                   CLIP + "movie101_77_neg_1", CLIP + "ego4d_clip_0013")
+    assert query.candidate_ids == (
+        CLIP + "movie101_77_pos_1",
+        CLIP + "movie101_77_pos_2",
+        CLIP + "movie101_77_neg_1",
+        CLIP + "ego4d_clip_0013",
+    )
     assert dict(query.relevance) == {CLIP + "movie101_77_pos_1": 1.0, CLIP + "movie101_77_pos_2": 1.0}
 
 
@@ -165,9 +196,19 @@ def test_momentseeker_image_query_with_empty_text(media_root: Path):
 
 def test_momentseeker_candidates_are_clip_frame_folders_with_the_target_prompt(media_root: Path):
     data = build("MomentSeeker", "momentseeker", media_root)
-    assert list(data.candidates) == [CLIP + name for name in (
-        "ego4d_clip_0012", "ego4d_clip_0013", "ego4d_clip_0014", "movie101_77_pos_1", "movie101_77_pos_2",
-        "movie101_77_neg_1", "youcook2_abc_pos", "youcook2_abc_neg")]
+    assert list(data.candidates) == [
+        CLIP + name
+        for name in (
+            "ego4d_clip_0012",
+            "ego4d_clip_0013",
+            "ego4d_clip_0014",
+            "movie101_77_pos_1",
+            "movie101_77_pos_2",
+            "movie101_77_neg_1",
+            "youcook2_abc_pos",
+            "youcook2_abc_neg",
+        )
+    ]
     for cid, cand in data.candidates.items():
         assert qwen2(cand.text) == CLIP_PROMPT
         assert cand.image is None

@@ -28,16 +28,34 @@ from harness.taskspec.templates import VIDEO_MARKER, render
 
 ROWS_DIR = Path(__file__).parent / "data" / "mmeb_video_rows"
 VIDEO_DIR = builtin_task_dir() / "mmeb_v2" / "video"
-QA_PROMPT = ("<|video_pad|> Given a video and a question, select the most accurate answer from the "
-             "provided candidates. Return only the exact text of your chosen answer. Question:  ")
+QA_PROMPT = (
+    "<|video_pad|> Given a video and a question, select the most accurate answer from the "
+    "provided candidates. Return only the exact text of your chosen answer. Question:  "
+)
 MRET_PROMPT = "<|video_pad|> Find the clip that corresponds to the described scene in the given video:"
 CLIP_PROMPT = "<|video_pad|> Understand the content of the provided video."
 # The reference's subset_meta keys, in its order (mvbench_dataset.py).
 MVBENCH_SUBSETS = [
-    "episodic_reasoning", "action_sequence", "action_prediction", "action_antonym", "fine_grained_action",
-    "unexpected_action", "object_existence", "object_interaction", "object_shuffle", "moving_direction",
-    "action_localization", "scene_transition", "action_count", "moving_count", "moving_attribute",
-    "state_change", "fine_grained_pose", "character_order", "egocentric_navigation", "counterfactual_inference",
+    "episodic_reasoning",
+    "action_sequence",
+    "action_prediction",
+    "action_antonym",
+    "fine_grained_action",
+    "unexpected_action",
+    "object_existence",
+    "object_interaction",
+    "object_shuffle",
+    "moving_direction",
+    "action_localization",
+    "scene_transition",
+    "action_count",
+    "moving_count",
+    "moving_attribute",
+    "state_change",
+    "fine_grained_pose",
+    "character_order",
+    "egocentric_navigation",
+    "counterfactual_inference",
 ]
 FIXTURE_SUBSETS = ["action_antonym", "episodic_reasoning", "moving_count", "moving_direction"]
 
@@ -91,7 +109,10 @@ def test_groups_hold_all_18_video_tasks_in_reference_order():
 def test_settings_follow_the_reference_video_yaml():
     mvbench = task("MVBench")
     assert (mvbench.dataset.path, mvbench.dataset.split, mvbench.dataset.subsets) == (
-        "VLM2Vec/MVBench", "train", MVBENCH_SUBSETS)
+        "VLM2Vec/MVBench",
+        "train",
+        MVBENCH_SUBSETS,
+    )
     assert mvbench.dataset.subset_column == "subset"
     for name in ("QVHighlight", "Charades-STA"):
         spec = task(name)
@@ -106,11 +127,15 @@ def test_settings_follow_the_reference_video_yaml():
 def test_mvbench_query_is_prompt_question_and_lettered_options_rstripped(media_root: Path):
     data = build(task("MVBench"), mvbench_rows(), media_root)
     texts = [qwen2(q.input.text) for q in data.queries]
-    assert texts[0] == (QA_PROMPT + "What is the action performed by the person in the video?\nOptions:\n"
-                        "(A) Not sure\n(B) Scattering something down\n(C) Piling something up")
-    assert texts[1] == (QA_PROMPT + "Why did Leonard say he was going to the bathroom? \nOptions:\n"
-                        "(A) He was nervous.\n(B) He wanted to leave.\n(C) He needed to wash his hands.\n"
-                        "(D) He was sick.\n(E) He spilled a drink.")
+    assert texts[0] == (
+        QA_PROMPT + "What is the action performed by the person in the video?\nOptions:\n"
+        "(A) Not sure\n(B) Scattering something down\n(C) Piling something up"
+    )
+    assert texts[1] == (
+        QA_PROMPT + "Why did Leonard say he was going to the bathroom? \nOptions:\n"
+        "(A) He was nervous.\n(B) He wanted to leave.\n(C) He needed to wash his hands.\n"
+        "(D) He was sick.\n(E) He spilled a drink."
+    )
     # the trailing spaces of the last option go with the rstrip; the candidate keeps them
     assert texts[3].endswith("(C) up\n(D) down")
     assert "(D) down  " in data.candidates
@@ -156,8 +181,9 @@ def test_local_subsets_are_concatenated_in_subset_order_and_tagged(tmp_path: Pat
     write_json_list(base / "mv" / "b.json", [{"q": "b0"}, {"q": "b1"}])  # the reference's {subset}.json layout
     (base / "mv" / "a").mkdir(parents=True)
     (base / "mv" / "a" / "train.jsonl").write_text('{"q": "a0"}\n', encoding="utf-8")
-    source = DatasetSource(path="org/mv", split="train", subsets=["b", "a"],
-                           files=["mv/{subset}.json", "mv/{subset}/train*"])
+    source = DatasetSource(
+        path="org/mv", split="train", subsets=["b", "a"], files=["mv/{subset}.json", "mv/{subset}/train*"]
+    )
     loaded = load_rows(source, base)
     assert [(r["q"], r["subset"]) for r in loaded.rows] == [("b0", "b"), ("b1", "b"), ("a0", "a")]
     assert loaded.locations[2].endswith("train.jsonl:1")
@@ -183,11 +209,14 @@ def test_hub_subsets_load_each_config_in_order(monkeypatch, tmp_path: Path):
         return datasets.Dataset.from_list([{"q": f"{args[1]}-{i}"} for i in range(2)])
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    source = DatasetSource(path="org/mv", split="train", revision="abc", subsets=["x", "y"],
-                           files=["missing/{subset}.json"])
+    source = DatasetSource(
+        path="org/mv", split="train", revision="abc", subsets=["x", "y"], files=["missing/{subset}.json"]
+    )
     loaded = load_rows(source, tmp_path)  # auto: no subset has local files -> the hub
-    assert calls == [(("org/mv", "x"), {"split": "train", "revision": "abc"}),
-                     (("org/mv", "y"), {"split": "train", "revision": "abc"})]
+    assert calls == [
+        (("org/mv", "x"), {"split": "train", "revision": "abc"}),
+        (("org/mv", "y"), {"split": "train", "revision": "abc"}),
+    ]
     assert [(r["q"], r["subset"]) for r in loaded.rows] == [("x-0", "x"), ("x-1", "x"), ("y-0", "y"), ("y-1", "y")]
     assert loaded.provenance["kind"] == "hub"
 
@@ -217,16 +246,18 @@ def make_clips(media_root: Path, dataset_dir: str, video: str, clips: list[str],
 
 @pytest.mark.parametrize(("name", "dataset_dir"), [("QVHighlight", "QVHighlight"), ("Charades-STA", "Charades_STA")])
 def test_moment_retrieval_query_and_clip_candidates(media_root: Path, name: str, dataset_dir: str):
-    make_clips(media_root, dataset_dir, "NUsG9BgSes0_210.0_360.0",
-               ["negative_10", "negative_2", "positive_1", "negative_1"])
+    make_clips(
+        media_root, dataset_dir, "NUsG9BgSes0_210.0_360.0", ["negative_10", "negative_2", "positive_1", "negative_1"]
+    )
     data = build(task(name), rows("moment_retrieval")[:1], media_root)
     (query,) = data.queries
     assert qwen2(query.input.text) == MRET_PROMPT + " A woman walks her dog along the beach at sunset."
     folder = f"video_mret/{dataset_dir}/NUsG9BgSes0_210.0_360.0"
     assert relative(query.input.video.source, media_root) == f"{folder}/query"  # type: ignore[union-attr]
     # natural order of the clip folders; query/ and the file are not candidates
-    assert query.candidate_ids == tuple(f"{folder}/{clip}" for clip in
-                                        ("negative_1", "negative_2", "negative_10", "positive_1"))
+    assert query.candidate_ids == tuple(
+        f"{folder}/{clip}" for clip in ("negative_1", "negative_2", "negative_10", "positive_1")
+    )
     assert dict(query.relevance) == {f"{folder}/positive_1": 1.0}
     for candidate_id in query.candidate_ids:
         candidate = data.candidates[candidate_id]
@@ -267,8 +298,9 @@ def test_a_missing_or_empty_video_folder_is_an_error_naming_the_row(media_root: 
 
 def test_folders_template_cannot_escape_the_media_root(media_root: Path):
     spec = task("QVHighlight")
-    escaping = spec.model_copy(update={"candidates": spec.candidates.model_copy(
-        update={"folders_template": "../../{{ video_path | stem }}"})})
+    escaping = spec.model_copy(
+        update={"candidates": spec.candidates.model_copy(update={"folders_template": "../../{{ video_path | stem }}"})}
+    )
     with pytest.raises(DataError, match="escapes its root"):
         build(escaping, rows("moment_retrieval")[2:], media_root)
 
@@ -281,13 +313,16 @@ def test_candidate_flag_must_render_true_or_false(media_root: Path):
         build(bad, rows("moment_retrieval")[2:], media_root)
 
 
-@pytest.mark.parametrize(("path", "stem"), [
-    ("videos/NUsG9BgSes0_210.0_360.0.mp4", "NUsG9BgSes0_210.0_360.0"),
-    ("Charades_v1_480/3MSZA.mp4", "3MSZA"),
-    ("AO8RW", "AO8RW"),
-    ("a/.hidden", ".hidden"),
-    ("a.b/c", "c"),
-])
+@pytest.mark.parametrize(
+    ("path", "stem"),
+    [
+        ("videos/NUsG9BgSes0_210.0_360.0.mp4", "NUsG9BgSes0_210.0_360.0"),
+        ("Charades_v1_480/3MSZA.mp4", "3MSZA"),
+        ("AO8RW", "AO8RW"),
+        ("a/.hidden", ".hidden"),
+        ("a.b/c", "c"),
+    ],
+)
 def test_stem_filter_is_splitext_of_basename(path: str, stem: str):
     import os.path
 

@@ -26,10 +26,11 @@ ROWS_DIR = Path(__file__).parent / "data" / "mmeb_video_rows"
 VIDEO_DIR = builtin_task_dir() / "mmeb_v2" / "video"
 GROUP_DIR = builtin_task_dir() / "mmeb_v2" / "groups"
 QWEN2_VIDEO_TOKEN = "<|video_pad|>"
-BACKBONE_TOKENS = (
-    "<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<image>", "<|video_pad|>", "<|image_1|>")
-QA_PROMPT = ("<|video_pad|> Given a video and a question, select the most accurate answer from the "
-             "provided candidates. Return only the exact text of your chosen answer. Question:  ")
+BACKBONE_TOKENS = ("<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<image>", "<|video_pad|>", "<|image_1|>")
+QA_PROMPT = (
+    "<|video_pad|> Given a video and a question, select the most accurate answer from the "
+    "provided candidates. Return only the exact text of your chosen answer. Question:  "
+)
 RET_CANDIDATE = "<|video_pad|> Understand the content of the provided video."
 
 META_TASKS = {
@@ -104,8 +105,7 @@ def corpus_candidates(spec: TaskSpec) -> list[tuple[str, str, str | None]]:
 
 def _candidate(spec: TaskSpec, variables: dict[str, Any]) -> tuple[str, str, str | None]:
     video = render(spec.candidates.video_template, variables) if spec.candidates.video_template else None
-    return (render(spec.candidates.id_template, variables),
-            qwen2(render(spec.candidates.template, variables)), video)
+    return (render(spec.candidates.id_template, variables), qwen2(render(spec.candidates.template, variables)), video)
 
 
 def positive(spec: TaskSpec, row: dict[str, Any]) -> str:
@@ -157,7 +157,9 @@ def test_task_settings_follow_the_reference_video_yaml(name: str):
     assert spec.dataset.revision is None
     if name == "MVBench":  # the reference's local {subset}.json files, or a hub-like subset folder
         assert spec.dataset.files == [
-            "video-tasks/data/MVBench/{subset}.json", "video-tasks/data/MVBench/{subset}/train*"]
+            "video-tasks/data/MVBench/{subset}.json",
+            "video-tasks/data/MVBench/{subset}/train*",
+        ]
     else:
         assert spec.dataset.files == [f"video-tasks/data/{name}/{split}*"]
     assert spec.media_root == "video-tasks/frames/"
@@ -178,8 +180,9 @@ def test_no_video_task_uses_an_image_marker():
     for name in ALL_TASKS:
         spec = task(name)
         # MomentSeeker's ".jpg" queries are image + text in the reference (its only image input)
-        sources = (spec.candidates.template,) if name == "MomentSeeker" else (
-            spec.query.template, spec.candidates.template)
+        sources = (
+            (spec.candidates.template,) if name == "MomentSeeker" else (spec.query.template, spec.candidates.template)
+        )
         for source in sources:
             assert IMAGE_MARKER not in source and "IMAGE" not in source
 
@@ -223,8 +226,12 @@ def test_video_classification_corpus_is_the_full_reference_label_list(name: str)
 
 def test_k700_labels_keep_reference_spelling():
     labels = [c[0] for c in corpus_candidates(task("K700"))]
-    for label in ("massaging_person's_head", "passing_American_football_(not_in_game)",
-                  "cooking_sausages_(not_on_barbeque)", "throwing_ball_(not_baseball_or_American_football)"):
+    for label in (
+        "massaging_person's_head",
+        "passing_American_football_(not_in_game)",
+        "cooking_sausages_(not_on_barbeque)",
+        "throwing_ball_(not_baseball_or_American_football)",
+    ):
         assert label in labels
 
 
@@ -240,7 +247,8 @@ def test_ssv2_ranks_its_own_neg_text_labels_with_pos_text_as_the_positive():
     row = rows("ssv2")[0]
     assert query(spec, row) == (
         "<|video_pad|> What actions or object interactions are being performed by the person in the video?",
-        "video_cls/SSv2/74225")
+        "video_cls/SSv2/74225",
+    )
     assert row_candidates(spec, row) == [(t, t, None) for t in row["neg_text"]]
     assert positive(spec, row) == "Holding something"
     assert spec.candidates.corpus is None
@@ -249,31 +257,65 @@ def test_ssv2_ranks_its_own_neg_text_labels_with_pos_text_as_the_positive():
 # --- 3. V-RET: caption -> video ---------------------------------------------------------------
 
 RET_CASES = {  # task -> (parser file, [(query, candidate id, frame folder), ...])
-    "MSR-VTT": ("msrvtt", [
-        ("Find a video that contains the following visual content: a woman creating a fondant baby and flower",
-         "video7020", "video_ret/MSR-VTT/video7020"),
-        ("Find a video that contains the following visual content:", "video7021", "video_ret/MSR-VTT/video7021"),
-    ]),
-    "MSVD": ("msvd", [
-        ("Find the video snippet that corresponds to the given summary: a squirrel is eating a peanut",
-         "-4wsuPCjDBc_5_15", "video_ret/MSVD/-4wsuPCjDBc_5_15"),
-    ]),
-    "DiDeMo": ("didemo", [
-        ("Find a video that includes the following described scenes: the dog jumps into the water. "
-         "the dog swims back",
-         "10015567@N08_3036591505_e6d0e0ce13", "video_ret/DiDeMo/10015567@N08_3036591505_e6d0e0ce13"),
-        ("Find a video that includes the following described scenes: two dots", "b.c", "video_ret/DiDeMo/b.c"),
-        ("Find a video that includes the following described scenes: leading dot only", ".hidden",
-         "video_ret/DiDeMo/.hidden"),
-    ]),
-    "YouCook2": ("youcook2", [
-        ("Find a video that demonstrates the following action while making a recipe: spread margarine on "
-         "two slices of white bread", "xHr8X2Wpmno_0", "video_ret/YouCook2/xHr8X2Wpmno_0"),
-    ]),
-    "VATEX": ("vatex", [
-        ("Select a video that fits the description provided: A man is playing a guitar on a stage.",
-         "G9zN5TTuGO4_000179_000189", "video_ret/VATEX/G9zN5TTuGO4_000179_000189"),
-    ]),
+    "MSR-VTT": (
+        "msrvtt",
+        [
+            (
+                "Find a video that contains the following visual content: a woman creating a fondant baby and flower",
+                "video7020",
+                "video_ret/MSR-VTT/video7020",
+            ),
+            ("Find a video that contains the following visual content:", "video7021", "video_ret/MSR-VTT/video7021"),
+        ],
+    ),
+    "MSVD": (
+        "msvd",
+        [
+            (
+                "Find the video snippet that corresponds to the given summary: a squirrel is eating a peanut",
+                "-4wsuPCjDBc_5_15",
+                "video_ret/MSVD/-4wsuPCjDBc_5_15",
+            ),
+        ],
+    ),
+    "DiDeMo": (
+        "didemo",
+        [
+            (
+                "Find a video that includes the following described scenes: the dog jumps into the water. "
+                "the dog swims back",
+                "10015567@N08_3036591505_e6d0e0ce13",
+                "video_ret/DiDeMo/10015567@N08_3036591505_e6d0e0ce13",
+            ),
+            ("Find a video that includes the following described scenes: two dots", "b.c", "video_ret/DiDeMo/b.c"),
+            (
+                "Find a video that includes the following described scenes: leading dot only",
+                ".hidden",
+                "video_ret/DiDeMo/.hidden",
+            ),
+        ],
+    ),
+    "YouCook2": (
+        "youcook2",
+        [
+            (
+                "Find a video that demonstrates the following action while making a recipe: spread margarine on "
+                "two slices of white bread",
+                "xHr8X2Wpmno_0",
+                "video_ret/YouCook2/xHr8X2Wpmno_0",
+            ),
+        ],
+    ),
+    "VATEX": (
+        "vatex",
+        [
+            (
+                "Select a video that fits the description provided: A man is playing a guitar on a stage.",
+                "G9zN5TTuGO4_000179_000189",
+                "video_ret/VATEX/G9zN5TTuGO4_000179_000189",
+            ),
+        ],
+    ),
 }
 
 
@@ -302,10 +344,14 @@ def test_videomme_query_lists_full_options_and_candidates_strip_letter_and_perio
     first, second = rows("videomme")
     assert query(spec, first) == (
         QA_PROMPT + "What is the man doing?\nA. Cooking.\nB. Reading a book.\nC. Running\nD. 3.5 m.",
-        "video_qa/Video-MME/fFjv93ACGo8")
+        "video_qa/Video-MME/fFjv93ACGo8",
+    )
     assert row_candidates(spec, first) == [
-        ("A. Cooking.", "Cooking", None), ("B. Reading a book.", "Reading a book", None),
-        ("C. Running", "Running", None), ("D. 3.5 m.", "3.5 m", None)]
+        ("A. Cooking.", "Cooking", None),
+        ("B. Reading a book.", "Reading a book", None),
+        ("C. Running", "Running", None),
+        ("D. 3.5 m.", "3.5 m", None),
+    ]
     assert positive(spec, first) == "C. Running"
     # an option without ". " keeps only its last character (o[-1:]), as in the reference
     assert row_candidates(spec, second)[3] == ("Dunno", "o", None)
@@ -317,10 +363,13 @@ def test_egoschema_options_follow_the_question_without_separator():
     row = rows("egoschema")[0]
     assert query(spec, row) == (
         QA_PROMPT + "What is c doing in the video?A. c cooks a meal B. c reads a book. C. c cleans the room",
-        "video_qa/EgoSchema/001934bb-81bd-4cd8-a574-0472ef3f6678")
+        "video_qa/EgoSchema/001934bb-81bd-4cd8-a574-0472ef3f6678",
+    )
     assert row_candidates(spec, row) == [
-        ("A. c cooks a meal", "c cooks a meal", None), ("B. c reads a book.", "c reads a book", None),
-        ("C. c cleans the room", "c cleans the room", None)]
+        ("A. c cooks a meal", "c cooks a meal", None),
+        ("B. c reads a book.", "c reads a book", None),
+        ("C. c cleans the room", "c cleans the room", None),
+    ]
     assert positive(spec, row) == "B. c reads a book."  # option[int("1")]
 
 
@@ -329,7 +378,8 @@ def test_activitynetqa_appends_yes_no_options_and_ranks_yes_no():
     row = rows("activitynetqa")[0]
     assert query(spec, row) == (
         QA_PROMPT + "is the person in the video wearing a hat? (A) yes; (B) no.",
-        "video_qa/ActivityNetQA/v_--1DO2V4K74")
+        "video_qa/ActivityNetQA/v_--1DO2V4K74",
+    )
     assert spec.candidates.columns == []
     assert corpus_candidates(spec) == [("yes", "yes", None), ("no", "no", None)]
     assert positive(spec, row) == "no"

@@ -24,9 +24,7 @@ ROWS_DIR = Path(__file__).parent / "data" / "mmeb_visdoc_rows"
 VISDOC_DIR = builtin_task_dir() / "mmeb_v2" / "visdoc"
 GROUP_DIR = builtin_task_dir() / "mmeb_v2" / "groups"
 QWEN2_IMAGE_TOKEN = "<|image_pad|>"
-BACKBONE_TOKENS = (
-    "<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<image>", "<|video_pad|>",
-    "<|image_1|>")
+BACKBONE_TOKENS = ("<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<image>", "<|video_pad|>", "<|image_1|>")
 
 QUERY_INSTRUCTION = "Find a document image that matches the given query:"
 CANDIDATE_PROMPT = "<|image_pad|> Understand the content of the provided document image."
@@ -40,12 +38,12 @@ HUB = {
     "ViDoRe_tatdqa": ("vidore/tatdqa_test_beir", "test"),
     "ViDoRe_shiftproject": ("vidore/shiftproject_test_beir", "test"),
     "ViDoRe_syntheticDocQA_artificial_intelligence": (
-        "vidore/syntheticDocQA_artificial_intelligence_test_beir", "test"),
+        "vidore/syntheticDocQA_artificial_intelligence_test_beir",
+        "test",
+    ),
     "ViDoRe_syntheticDocQA_energy": ("vidore/syntheticDocQA_energy_test_beir", "test"),
-    "ViDoRe_syntheticDocQA_government_reports": (
-        "vidore/syntheticDocQA_government_reports_test_beir", "test"),
-    "ViDoRe_syntheticDocQA_healthcare_industry": (
-        "vidore/syntheticDocQA_healthcare_industry_test_beir", "test"),
+    "ViDoRe_syntheticDocQA_government_reports": ("vidore/syntheticDocQA_government_reports_test_beir", "test"),
+    "ViDoRe_syntheticDocQA_healthcare_industry": ("vidore/syntheticDocQA_healthcare_industry_test_beir", "test"),
     "ViDoRe_esg_reports_human_labeled_v2": ("vidore/esg_reports_human_labeled_v2", "test"),
     "ViDoRe_biomedical_lectures_v2_multilingual": ("vidore/biomedical_lectures_v2", "test"),
     "ViDoRe_economics_reports_v2_multilingual": ("vidore/economics_reports_v2", "test"),
@@ -85,8 +83,9 @@ def fixture_data(name: str) -> TaskData:
     """Build the task from the fixture BEIR tables, as ``harness run --data_source local`` would."""
     spec = task(name)
     rows = load_rows(spec.dataset, ROWS_DIR, "local")
-    return build_task_data(spec, rows, ROWS_DIR / spec.media_root, check_media=False,
-                           data_basedir=ROWS_DIR, data_source="local")
+    return build_task_data(
+        spec, rows, ROWS_DIR / spec.media_root, check_media=False, data_basedir=ROWS_DIR, data_source="local"
+    )
 
 
 # --- 1. the files load, validate and group correctly ------------------------------------------
@@ -182,7 +181,10 @@ def test_visdoc_task_uses_qrels_relevance_on_the_beir_columns(name: str):
     assert isinstance(spec.relevance, QrelsRelevance)
     assert spec.relevance.kind == "qrels"
     assert (spec.relevance.query_id_column, spec.relevance.doc_id_column, spec.relevance.grade_column) == (
-        "query-id", "corpus-id", "score")
+        "query-id",
+        "corpus-id",
+        "score",
+    )
     assert spec.relevance.query_id_template == "{{ row['query-id'] }}"
     assert spec.candidates.id_template == "{{ cand['corpus-id'] }}"
     assert spec.candidates.image_column == "image"
@@ -220,16 +222,13 @@ def test_empty_query_text_adds_no_separator_space():
 def test_vidore_parser_on_fixture_rows_gives_the_reference_inputs():
     data = fixture_data("ViDoRe_arxivqa")
     assert [q.input.text for q in data.queries] == [
-        "Find a document image that matches the given query: "
-        "What is the trend of the validation loss after epoch 10?",
-        "Find a document image that matches the given query: "
-        "Which model has the highest F1 score in Table 2?",
+        "Find a document image that matches the given query: What is the trend of the validation loss after epoch 10?",
+        "Find a document image that matches the given query: Which model has the highest F1 score in Table 2?",
     ]
     assert all(q.input.image is None for q in data.queries)  # text-only queries
     assert list(data.candidates) == ["0", "1", "2"]  # cand_name = corpus-id
     assert {qwen2(c.text) for c in data.candidates.values()} == {CANDIDATE_PROMPT}
-    assert [c.image.name for c in data.candidates.values()] == [
-        "arxivqa_0.png", "arxivqa_1.png", "arxivqa_2.png"]
+    assert [c.image.name for c in data.candidates.values()] == ["arxivqa_0.png", "arxivqa_1.png", "arxivqa_2.png"]
     assert [q.relevance for q in data.queries] == [{"0": 1.0}, {"2": 1.0}]
 
 
@@ -238,14 +237,12 @@ def test_visrag_parser_keeps_the_raw_corpus_id_file_name_as_candidate_id():
     # cand_name and label stay the corpus-id as stored.
     data = fixture_data("VisRAG_ArxivQA")
     assert [q.input.text for q in data.queries] == [
-        "Find a document image that matches the given query: "
-        "Based on the figure, what is the peak intensity?",
+        "Find a document image that matches the given query: Based on the figure, what is the peak intensity?",
         "Find a document image that matches the given query: Which curve rises fastest?",
     ]
     assert list(data.candidates) == ["2010.05458_3.jpg", "astro-ph0109421_0.jpg", "1508.06771_0.jpg"]
     assert {qwen2(c.text) for c in data.candidates.values()} == {CANDIDATE_PROMPT}
-    assert [q.relevance for q in data.queries] == [
-        {"2010.05458_3.jpg": 1.0}, {"astro-ph0109421_0.jpg": 1.0}]
+    assert [q.relevance for q in data.queries] == [{"2010.05458_3.jpg": 1.0}, {"astro-ph0109421_0.jpg": 1.0}]
 
 
 def test_graded_qrels_keep_positive_grades_and_the_maximum_of_a_repeated_pair():
@@ -253,8 +250,8 @@ def test_graded_qrels_keep_positive_grades_and_the_maximum_of_a_repeated_pair():
     data = fixture_data("ViDoRe_esg_reports_human_labeled_v2")
     assert len(data.queries) == 2
     assert data.queries[1].input.text == (
-        "Find a document image that matches the given query: "
-        "Quelle est la part des émissions de scope 3 ?")
+        "Find a document image that matches the given query: Quelle est la part des émissions de scope 3 ?"
+    )
     assert [q.relevance for q in data.queries] == [{"10": 2.0, "11": 1.0}, {"12": 2.0}]
 
 
@@ -262,8 +259,7 @@ def test_graded_qrels_keep_positive_grades_and_the_maximum_of_a_repeated_pair():
 
 
 def test_no_backbone_tokens_in_visdoc_task_or_group_files():
-    paths = [*VISDOC_DIR.glob("*.yaml"), *(GROUP_DIR / f"{g}.yaml" for g in (
-        *META_TASKS, "mmeb_v2_visdoc", "mmeb_v2"))]
+    paths = [*VISDOC_DIR.glob("*.yaml"), *(GROUP_DIR / f"{g}.yaml" for g in (*META_TASKS, "mmeb_v2_visdoc", "mmeb_v2"))]
     assert len(paths) == 24 + 3 + 6
     for path in paths:
         text = path.read_text(encoding="utf-8")

@@ -280,8 +280,10 @@ def _video_task_data(name: str) -> tuple[str, list[dict], list[str | tuple[str, 
         return "test.jsonl", rows, folders
     if name == "MVBench":  # one row per config, written to MVBench/<subset>/train.jsonl by the fixture
         base = _rows("mvbench.jsonl")
-        rows = [{**base[i % len(base)], "subset": subset, "video": VIDEOS[i % 4]} for i, subset in
-                enumerate(TaskIndex().tasks["MVBench"].spec.dataset.subsets or [])]
+        rows = [
+            {**base[i % len(base)], "subset": subset, "video": VIDEOS[i % 4]}
+            for i, subset in enumerate(TaskIndex().tasks["MVBench"].spec.dataset.subsets or [])
+        ]
         return "train.jsonl", rows, [f"video_qa/MVBench/{row['subset']}/{row['video']}" for row in rows]
     if name in ("QVHighlight", "Charades-STA"):
         folder = f"video_mret/{name.replace('-', '_')}"

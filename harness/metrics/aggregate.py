@@ -66,9 +66,7 @@ def _first_relevant(top: Sequence[str], relevance: Mapping[str, float]) -> list[
     return flags
 
 
-def _tabulate(
-    tops: list[Sequence[str]], relevances: Sequence[Mapping[str, float]], depth: int
-) -> _Table:
+def _tabulate(tops: list[Sequence[str]], relevances: Sequence[Mapping[str, float]], depth: int) -> _Table:
     member_rows, first_rows, grade_rows, ideal_rows = [], [], [], []
     for top, relevance in zip(tops, relevances, strict=True):
         member_rows.append([doc in relevance for doc in top])
@@ -174,19 +172,15 @@ def _check_k_values(k_values: Sequence[int]) -> list[int]:
     return sorted(set(k_values))
 
 
-def _check_queries(
-    rankings: Sequence[Sequence[str]], relevances: Sequence[Mapping[str, float]]
-) -> None:
+def _check_queries(rankings: Sequence[Sequence[str]], relevances: Sequence[Mapping[str, float]]) -> None:
     if len(rankings) != len(relevances):
         raise ValueError(
-            f"got {len(rankings)} rankings but {len(relevances)} relevance mappings; "
-            "need one of each per query"
+            f"got {len(rankings)} rankings but {len(relevances)} relevance mappings; need one of each per query"
         )
     for index, relevance in enumerate(relevances):
         if not isinstance(relevance, Mapping):
             raise ValueError(
-                f"relevance for query {index} must be a mapping {{id: grade}}, "
-                f"got {type(relevance).__name__}"
+                f"relevance for query {index} must be a mapping {{id: grade}}, got {type(relevance).__name__}"
             )
 
 
