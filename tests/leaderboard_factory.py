@@ -7,16 +7,16 @@ from html.parser import HTMLParser
 from typing import Any
 
 from harness.leaderboard import Aggregates, Benchmark, LeaderboardEntry, entry_from_payload
-from harness.results.leaderboard import (
+from harness.results.aggregation import task_means
+from harness.results.run_file import (
     GroupScore,
     HarnessInfo,
     ModelInfo,
     RunInfo,
     TaskScore,
-    aggregate_meta_tasks,
-    aggregate_modalities,
+    task_mains,
 )
-from harness.results.leaderboard import LeaderboardEntry as RunEntry
+from harness.results.run_file import RunFile as RunEntry
 
 DEFAULT_TASKS = {
     "alpha": ("image", "X-CLS", 0.5),
@@ -50,7 +50,8 @@ def run_payload(
         )
         for name, (modality, meta, score) in tasks.items()
     }
-    modalities, overall = aggregate_modalities(scores)
+    means = task_means(task_mains(scores))
+    modalities, overall = means.modalities, means.overall
     run = RunEntry(
         model=ModelInfo(
             name="vlm2vec",
@@ -72,7 +73,7 @@ def run_payload(
                 version=version, aggregate="mean_of_tasks", score=overall, tasks=list(tasks), complete=True
             )
         },
-        meta_tasks=aggregate_meta_tasks(scores),
+        meta_tasks=means.meta_tasks,
         modalities=modalities,
         overall=overall,
     )

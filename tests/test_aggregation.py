@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from harness.engine.run import update_aggregates
-from harness.results.leaderboard import HarnessInfo, LeaderboardEntry, ModelInfo, RunInfo, TaskScore
+from harness.results.run_file import HarnessInfo, ModelInfo, RunFile, RunInfo, TaskScore
 from harness.taskspec import TaskIndex
 
 
-def _entry() -> LeaderboardEntry:
-    return LeaderboardEntry(
+def _entry() -> RunFile:
+    return RunFile(
         model=ModelInfo(name="m", adapter_metadata={}),
         harness=HarnessInfo(version="0", git_commit=None, python="3", packages={}),
         run=RunInfo(command=[], batch_size=1, limit=None, data_source="auto", data_basedir=".", started_at="now"),
@@ -41,7 +41,7 @@ def test_mmeb_image_group_is_the_mean_over_its_36_tasks_not_over_meta_tasks():
     entry = _entry()
     values = {loaded.spec.task: (i % 7) / 10 for i, loaded in enumerate(selection.tasks)}
     for loaded in selection.tasks:
-        entry.tasks[loaded.spec.task] = _score(values[loaded.spec.task], meta_task=loaded.spec.meta_task)
+        entry.tasks[loaded.spec.task] = _score(values[loaded.spec.task], meta_task=loaded.meta_task)
     update_aggregates(entry, index, selection)
     assert entry.groups["mmeb_v2_image"].score == pytest.approx(statistics.fmean(values.values()))
     cls_tasks = index.expand("I-CLS")
@@ -102,7 +102,7 @@ def test_all_78_tasks_aggregate_to_the_mmeb_v2_means_by_hand():
     for i, loaded in enumerate(selection.tasks):
         spec = loaded.spec
         values[spec.task] = ((i * 37) % 101) / 100
-        entry.tasks[spec.task] = _score(values[spec.task], modality=spec.modality, meta_task=spec.meta_task)
+        entry.tasks[spec.task] = _score(values[spec.task], modality=spec.modality, meta_task=loaded.meta_task)
     update_aggregates(entry, index, selection)
     video = [name for names in VIDEO_META_TASKS.values() for name in names]
     for meta, names in VIDEO_META_TASKS.items():

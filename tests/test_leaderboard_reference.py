@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli.leaderboard_commands import task_catalogue
 from harness.leaderboard import EntryError, import_reference, list_entries, to_mmeb
-from harness.leaderboard.reference import EXCLUDED_KEYS, SCORE_SETS, reference_entry, task_catalogue
+from harness.leaderboard.reference import BENCHMARK, EXCLUDED_KEYS, SCORE_SETS, reference_entry
 from harness.taskspec import TaskIndex
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ def test_every_published_model_and_version_is_committed(committed):
 
 @needs_source
 def test_rerunning_the_importer_reproduces_the_committed_entries_byte_for_byte(tmp_path):
-    report = import_reference(SOURCE, tmp_path)
+    report = import_reference(SOURCE, tmp_path, task_catalogue(TaskIndex(), BENCHMARK))
     written = sorted(p.relative_to(tmp_path) for p in report.written)
     committed = sorted(p.relative_to(COMMITTED) for p in (COMMITTED / "entries").glob("mmeb_v2@*/*.json"))
     assert written == committed
@@ -92,7 +93,7 @@ def test_unmapped_dataset_key_is_an_error_and_nothing_is_written(tmp_path):
             payload["metrics"]["visdoc"]["ViDoRe_made_up"] = payload["metrics"]["visdoc"]["ViDoRe_arxivqa"]
         (source / score_set.folder / "colpali-v1.3.json").write_text(json.dumps(payload))
     with pytest.raises(EntryError, match=r"metrics\.visdoc\.ViDoRe_made_up: no visdoc task of mmeb_v2"):
-        import_reference(source, tmp_path / "board")
+        import_reference(source, tmp_path / "board", task_catalogue(TaskIndex(), BENCHMARK))
     assert not (tmp_path / "board" / "entries").exists()
 
 
@@ -116,7 +117,7 @@ def _score_file(tmp_path, **metric_values):
 )
 def test_published_score_file_with_a_bad_number_is_one_error_naming_file_and_field(tmp_path, values, message):
     with pytest.raises(EntryError, match=message):
-        reference_entry(_score_file(tmp_path, **values), SCORE_SETS[-1], task_catalogue(TaskIndex()), {})
+        reference_entry(_score_file(tmp_path, **values), SCORE_SETS[-1], task_catalogue(TaskIndex(), BENCHMARK), {})
 
 
 def test_published_score_file_without_a_model_name_is_an_error_not_a_traceback(tmp_path):
@@ -125,4 +126,4 @@ def test_published_score_file_without_a_model_name_is_an_error_not_a_traceback(t
     del payload["metadata"]["model_name"]
     path.write_text(json.dumps(payload))
     with pytest.raises(EntryError, match=r"m\.json: model\.name: Input should be a valid string"):
-        reference_entry(path, SCORE_SETS[-1], task_catalogue(TaskIndex()), {})
+        reference_entry(path, SCORE_SETS[-1], task_catalogue(TaskIndex(), BENCHMARK), {})

@@ -15,9 +15,11 @@ from rich.text import Text
 from harness.cli import add_common_flags
 from harness.errors import HarnessError
 from harness.leaderboard import (
+    REFERENCE_BENCHMARK,
     Benchmark,
     EntryError,
     LeaderboardEntry,
+    TaskInfo,
     add_entry,
     build_site,
     compare_entries,
@@ -33,6 +35,7 @@ from harness.leaderboard.display import json_escaped, printable
 from harness.leaderboard.folder import StoredEntry
 from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
 from harness.results.files import atomic_writer
+from harness.taskspec import TaskIndex
 
 DEFAULT_DIR = Path("leaderboard")
 
@@ -197,7 +200,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    report = import_reference(args.source, args.dir)
+    report = import_reference(args.source, args.dir, task_catalogue(TaskIndex(), REFERENCE_BENCHMARK))
     print(f"imported {len(report.written)} reference entries into {args.dir}")
     for key, reason in sorted(report.excluded.items()):
         print(f"left out dataset key {printable(key)!r}: {reason}")
@@ -216,3 +219,11 @@ def _emit(text: str, output: Path | None) -> None:
     with atomic_writer(output) as handle:
         handle.write(text)
     print(f"wrote {output}")
+
+
+def task_catalogue(index: TaskIndex, benchmark: str) -> dict[str, TaskInfo]:
+    """Modality, meta-task and main metric of every task of the group ``benchmark``, from the task files."""
+    return {
+        name: TaskInfo(index.tasks[name].spec.modality, index.meta_task_of(name), index.tasks[name].spec.metrics.main)
+        for name in index.expand(benchmark)
+    }

@@ -11,7 +11,7 @@ from rich.table import Table
 from harness.engine.encode import ProgressHook
 from harness.engine.run import summary_rows
 from harness.inputs import Side
-from harness.results.leaderboard import LeaderboardEntry, TaskScore
+from harness.results.run_file import RunFile, TaskScore
 from harness.taskspec.index import LoadedTask
 
 _ERR = Console(stderr=True)
@@ -69,7 +69,7 @@ class RichReporter:
         )
 
 
-def print_summary(entry: LeaderboardEntry) -> None:
+def print_summary(entry: RunFile) -> None:
     """The summary table (scores ×100, as leaderboards show them) on stdout."""
     table = Table(title=f"{entry.model.name}: {entry.model.adapter_metadata.get('pretrained', '')}")
     for column in ("name", "kind", "metric", "score", "n"):

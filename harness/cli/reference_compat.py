@@ -141,7 +141,7 @@ def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskInde
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise HarnessError(f"{path}: {key}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
-    return LoadedTask(spec=changed, source=loaded.source)
+    return LoadedTask(spec=changed, source=loaded.source, meta_task=index.meta_task_of(name))
 
 
 def _boolean(text: str) -> bool:

@@ -34,7 +34,7 @@ from harness.media.image import image_name
 from harness.metrics import score_rankings
 from harness.models.base import Encoder
 from harness.results.files import task_paths, write_embeddings, write_json, write_jsonl
-from harness.results.leaderboard import TaskScore
+from harness.results.run_file import TaskScore
 from harness.taskspec.index import LoadedTask
 
 
@@ -118,7 +118,7 @@ def evaluate_task(
     return TaskScore(
         version=spec.version,
         modality=spec.modality,
-        meta_task=spec.meta_task,
+        meta_task=loaded.meta_task,
         main_metric=spec.metrics.main,
         main_score=metrics[spec.metrics.main],
         metrics=metrics,

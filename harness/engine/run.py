@@ -20,19 +20,10 @@ import harness
 from harness.distributed import World
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.models.base import Encoder
+from harness.results.aggregation import GroupRule, group_score, task_means
 from harness.results.files import ENTRY_FILE, RUN_FILE, task_paths, write_json
-from harness.results.leaderboard import (
-    GroupScore,
-    HarnessInfo,
-    LeaderboardEntry,
-    ModelInfo,
-    RunInfo,
-    TaskScore,
-    aggregate_meta_tasks,
-    aggregate_modalities,
-    group_score,
-)
 from harness.results.output_folder import OutputFolder, claim_output_folder
+from harness.results.run_file import GroupScore, HarnessInfo, ModelInfo, RunFile, RunInfo, TaskScore, task_mains
 from harness.taskspec.index import LoadedTask, Selection, TaskIndex
 
 LEADERBOARD_FILE = RUN_FILE
@@ -55,7 +46,7 @@ class RunReporter(Protocol):
 class RunResult:
     """The results written and where."""
 
-    entry: LeaderboardEntry
+    entry: RunFile
     path: Path
     """The run's results file (``leaderboard.json``), rewritten after every task."""
     entry_path: Path | None = None
@@ -82,7 +73,7 @@ def run_tasks(
     end. In a distributed run every rank calls this; only rank 0 scores tasks and writes files
     (the entry returned on other ranks has no tasks).
     """
-    entry = LeaderboardEntry(
+    entry = RunFile(
         model=ModelInfo(name=model_name, adapter_metadata=encoder.metadata()),
         harness=harness_info(),
         run=RunInfo(
@@ -165,7 +156,7 @@ def claim_run_folder(
     return claim_output_folder(options.output_dir, settings, command, overwrite=overwrite)
 
 
-def write_leaderboard_entry(entry: LeaderboardEntry, target: Path) -> tuple[Path | None, str | None]:
+def write_leaderboard_entry(entry: RunFile, target: Path) -> tuple[Path | None, str | None]:
     """Write the finished run as a validated leaderboard entry; ``(None, reason)`` when it is not one.
 
     An entry is one model on one complete benchmark group, from a full run (no ``--limit``). A
@@ -181,29 +172,39 @@ def write_leaderboard_entry(entry: LeaderboardEntry, target: Path) -> tuple[Path
     return target, None
 
 
-def update_aggregates(entry: LeaderboardEntry, index: TaskIndex, selection: Selection) -> None:
+def update_aggregates(run_file: RunFile, index: TaskIndex, selection: Selection) -> None:
     """Recompute modality means, the overall mean and each selected group's score in place."""
-    entry.modalities, entry.overall = aggregate_modalities(entry.tasks)
-    entry.meta_tasks = aggregate_meta_tasks(entry.tasks)
+    means = task_means(task_mains(run_file.tasks))
+    run_file.modalities, run_file.meta_tasks, run_file.overall = means.modalities, means.meta_tasks, means.overall
+    rules = group_rules(index, [group.spec.group for group in selection.groups])
+    scores = {name: score.main_score for name, score in run_file.tasks.items()}
     for group in selection.groups:
-        leaves = index.expand(group.spec.group)
-        entry.groups[group.spec.group] = GroupScore(
+        name = group.spec.group
+        run_file.groups[name] = GroupScore(
             version=group.spec.version,
             aggregate=group.spec.aggregate,
-            score=_group_value(index, group.spec.group, entry.tasks),
-            tasks=leaves,
-            complete=all(name in entry.tasks for name in leaves),
+            score=group_score(name, rules, scores),
+            tasks=list(rules[name].leaves),
+            complete=all(leaf in run_file.tasks for leaf in rules[name].leaves),
         )
 
 
-def _group_value(index: TaskIndex, name: str, tasks: dict[str, TaskScore]) -> float | None:
-    if name in index.tasks:
-        return tasks[name].main_score if name in tasks else None
-    if name not in index.groups:  # a tag: the mean of its tasks
-        return group_score("mean_of_tasks", index.expand(name), [], tasks)
-    spec = index.groups[name].spec
-    children = [_group_value(index, member, tasks) for member in spec.task]
-    return group_score(spec.aggregate, index.expand(name), children, tasks)
+def group_rules(index: TaskIndex, names: Sequence[str]) -> dict[str, GroupRule]:
+    """The aggregation rule of every group and tag under ``names`` (tasks have none)."""
+    rules: dict[str, GroupRule] = {}
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in rules or name in index.tasks:
+            continue
+        leaves = tuple(index.expand(name))
+        if name in index.groups:
+            spec = index.groups[name].spec
+            rules[name] = GroupRule(spec.aggregate, tuple(spec.task), leaves)
+            pending.extend(spec.task)
+        else:  # a tag: the mean of its tasks
+            rules[name] = GroupRule("mean_of_tasks", leaves, leaves)
+    return rules
 
 
 def harness_info() -> HarnessInfo:
@@ -236,7 +237,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def summary_rows(entry: LeaderboardEntry) -> list[dict[str, Any]]:
+def summary_rows(entry: RunFile) -> list[dict[str, Any]]:
     """Rows for the end-of-run table: tasks, then groups, modalities and overall."""
     rows: list[dict[str, Any]] = [
         {"name": name, "kind": "task", "metric": s.main_metric, "score": s.main_score, "n": s.num_queries}

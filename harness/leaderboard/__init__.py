@@ -16,7 +16,8 @@ from harness.leaderboard.export import to_markdown, to_mmeb
 from harness.leaderboard.files import entry_from_payload, entry_text, load_entry, write_entry
 from harness.leaderboard.folder import StoredEntry, add_entry, entry_path, list_entries
 from harness.leaderboard.migrate import migrate_run_entry
-from harness.leaderboard.reference import SCORE_SETS, import_reference
+from harness.leaderboard.reference import BENCHMARK as REFERENCE_BENCHMARK
+from harness.leaderboard.reference import SCORE_SETS, TaskInfo, import_reference
 from harness.leaderboard.site import build_site
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "entry_path",
     "entry_text",
     "import_reference",
+    "REFERENCE_BENCHMARK",
+    "TaskInfo",
     "migrate_run_entry",
     "list_entries",
     "load_entry",

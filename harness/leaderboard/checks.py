@@ -1,13 +1,12 @@
 """Rules an entry must satisfy beyond its schema: aggregates that match the per-task scores.
 
-The aggregation rule is the harness's (``harness.results.leaderboard``): unweighted means of
+The aggregation rule is the harness's (``harness.results.aggregation``): unweighted means of
 main scores, overall over all tasks, modality over its tasks, meta-task over its tasks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from harness.errors import HarnessError
 from harness.leaderboard.display import printable
 from harness.leaderboard.entry import Aggregates, LeaderboardEntry
-from harness.results.leaderboard import mean_or_none
+from harness.results.aggregation import TaskMain, task_means
 
 _TOLERANCE = 1e-9
 """Stored aggregates may differ from recomputed ones by float noise only."""
@@ -58,28 +57,9 @@ def _shortened(name: str) -> str:
 
 def compute_aggregates(entry: LeaderboardEntry) -> Aggregates:
     """Overall, per-modality and per-meta-task means recomputed from the per-task main scores."""
-    tasks = entry.tasks()
-    by_meta: dict[str, list[float]] = {}
-    for _modality, result in tasks.values():
-        if result.meta_task is not None:
-            by_meta.setdefault(result.meta_task, []).append(result.main_score)
-    modalities = {
-        modality: _mean(r.main_score for r in results.values())
-        for modality, results in sorted(entry.scores.items())
-        if results
-    }
-    return Aggregates(
-        overall=mean_or_none(result.main_score for _m, result in tasks.values()),
-        modalities=modalities,
-        meta_tasks={meta: _mean(values) for meta, values in sorted(by_meta.items())},
-    )
-
-
-def _mean(values: Iterable[float]) -> float:
-    value = mean_or_none(values)
-    if value is None:  # callers only pass non-empty buckets
-        raise EntryError("internal: mean of no values")
-    return value
+    tasks = {task: TaskMain(modality, r.meta_task, r.main_score) for task, (modality, r) in entry.tasks().items()}
+    means = task_means(tasks)
+    return Aggregates(overall=means.overall, modalities=means.modalities, meta_tasks=means.meta_tasks)
 
 
 def check_entry(entry: LeaderboardEntry) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 from harness.leaderboard.checks import EntryError, compute_aggregates, validated
 from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, ModelCard, Provenance, TaskResult
 from harness.leaderboard.json_input import check_values
-from harness.results.leaderboard import LeaderboardEntry as RunEntry
-from harness.results.leaderboard import TaskScore, aggregate_meta_tasks, aggregate_modalities
+from harness.results.aggregation import task_means
+from harness.results.run_file import RunFile, TaskScore, task_mains
 
 _TOLERANCE = 1e-9
 """Stored aggregates may differ from recomputed ones by float noise only."""
@@ -32,7 +32,7 @@ def migrate_run_entry(
     belongs), as entries are.
     """
     check_values(payload)
-    run = validated(RunEntry, payload, strict=True)
+    run = validated(RunFile, payload, strict=True)
     _check_run_aggregates(run)
     if run.run.limit is not None:
         raise EntryError(f"run.limit: the run was partial (--limit {run.run.limit}); only full runs can be added")
@@ -94,10 +94,13 @@ def _task_result(task: str, score: TaskScore) -> TaskResult:
     return validated(TaskResult, fields, where=f"tasks.{task}")
 
 
-def _check_run_aggregates(run: RunEntry) -> None:
-    modalities, overall = aggregate_modalities(run.tasks)
-    meta_tasks = aggregate_meta_tasks(run.tasks)
-    expected: dict[str, Any] = {"overall": overall, "modalities": modalities, "meta_tasks": meta_tasks}
+def _check_run_aggregates(run: RunFile) -> None:
+    means = task_means(task_mains(run.tasks))
+    expected: dict[str, Any] = {
+        "overall": means.overall,
+        "modalities": means.modalities,
+        "meta_tasks": means.meta_tasks,
+    }
     for field, want in expected.items():
         have = getattr(run, field)
         if isinstance(want, dict):
@@ -116,7 +119,7 @@ def _close(have: float, want: float) -> bool:
     return abs(have - want) <= _TOLERANCE  # False for NaN, so NaN never matches
 
 
-def infer_benchmark(run: RunEntry) -> Benchmark:
+def infer_benchmark(run: RunFile) -> Benchmark:
     """The complete group of the run that covers exactly its tasks, as ``group@version``."""
     tasks = set(run.tasks)
     matches = [(name, g.version) for name, g in run.groups.items() if g.complete and set(g.tasks) == tasks]

@@ -20,7 +20,6 @@ from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, T
 from harness.leaderboard.files import entry_text, load_entry
 from harness.leaderboard.folder import ENTRIES_DIR, entry_slug, replace_folder
 from harness.leaderboard.json_input import parse_json
-from harness.taskspec import TaskIndex
 
 BENCHMARK = "mmeb_v2"
 
@@ -62,23 +61,16 @@ class ImportReport:
 
 
 @dataclass(frozen=True)
-class _TaskInfo:
+class TaskInfo:
+    """What an import needs to know of a benchmark task (the caller reads it from the task files)."""
+
     modality: str
     meta_task: str | None
     main_metric: str
 
 
-def task_catalogue(index: TaskIndex) -> dict[str, _TaskInfo]:
-    """Modality, meta-task and main metric of every task of the MMEB-V2 group."""
-    return {
-        name: _TaskInfo(spec.modality, spec.meta_task, spec.metrics.main)
-        for name in index.expand(BENCHMARK)
-        for spec in [index.tasks[name].spec]
-    }
-
-
 def reference_entry(
-    path: Path, score_set: ScoreSet, catalogue: Mapping[str, _TaskInfo], excluded: dict[str, str]
+    path: Path, score_set: ScoreSet, catalogue: Mapping[str, TaskInfo], excluded: dict[str, str]
 ) -> LeaderboardEntry:
     """The entry for one published score file (keys left out are added to ``excluded``)."""
     try:
@@ -102,7 +94,7 @@ def _entry(
     metadata: dict[str, Any],
     metrics: dict[str, Any],
     score_set: ScoreSet,
-    catalogue: Mapping[str, _TaskInfo],
+    catalogue: Mapping[str, TaskInfo],
     excluded: dict[str, str],
 ) -> LeaderboardEntry:
     scores: dict[str, dict[str, TaskResult]] = {}
@@ -138,7 +130,7 @@ def _entry(
     return entry
 
 
-def _task_result(where: str, values: Any, info: _TaskInfo, score_set: ScoreSet) -> TaskResult:
+def _task_result(where: str, values: Any, info: TaskInfo, score_set: ScoreSet) -> TaskResult:
     if not isinstance(values, dict):
         raise EntryError(f"{where}: expected an object of metrics")
     metrics = {name: value for name, value in values.items() if "@" in name}
@@ -155,12 +147,13 @@ def _task_result(where: str, values: Any, info: _TaskInfo, score_set: ScoreSet) 
     return validated(TaskResult, fields, where=where)
 
 
-def import_reference(source: Path, root: Path, index: TaskIndex | None = None) -> ImportReport:
+def import_reference(source: Path, root: Path, catalogue: Mapping[str, TaskInfo]) -> ImportReport:
     """Write one entry per score file of every known score set under ``source`` into ``root``.
 
-    Every file is read and checked before anything is written, so a bad file leaves ``root`` as it was.
+    ``catalogue`` describes every task of the benchmark (``BENCHMARK``) by name; the leaderboard
+    reads no task files itself. Every file is read and checked before anything is written, so a
+    bad file leaves ``root`` as it was.
     """
-    catalogue = task_catalogue(index or TaskIndex())
     report = ImportReport()
     planned: dict[Path, dict[str, str]] = {}
     for score_set in SCORE_SETS:

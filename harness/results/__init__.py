@@ -1,12 +1,12 @@
-"""Result files: per-task outputs and the standardized leaderboard entry."""
+"""Result files: per-task outputs, the run file, the output folder, and the aggregation rules."""
 
 from harness.results.files import read_embeddings, task_paths, write_embeddings, write_json, write_jsonl
-from harness.results.leaderboard import LEADERBOARD_SCHEMA_VERSION, GroupScore, LeaderboardEntry, TaskScore
+from harness.results.run_file import RUN_FILE_SCHEMA_VERSION, GroupScore, RunFile, TaskScore
 
 __all__ = [
-    "LEADERBOARD_SCHEMA_VERSION",
+    "RUN_FILE_SCHEMA_VERSION",
     "GroupScore",
-    "LeaderboardEntry",
+    "RunFile",
     "TaskScore",
     "read_embeddings",
     "task_paths",

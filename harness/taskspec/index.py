@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,13 @@ from harness.taskspec.yaml_source import SourcedDocument, builtin_task_dir, is_f
 
 @dataclass(frozen=True)
 class LoadedTask:
-    """A validated task and the file it came from."""
+    """A validated task, the file it came from, and (once selected) its meta-task."""
 
     spec: TaskSpec
     source: Path
+    meta_task: str | None = None
+    """The meta-task group that lists the task (see :meth:`TaskIndex.meta_task_of`), filled in by
+    :meth:`TaskIndex.select`."""
 
 
 @dataclass(frozen=True)
@@ -161,12 +164,28 @@ class TaskIndex:
         previous = self.tasks.get(name) or self.groups.get(name)
         if previous is not None and previous.source != loaded.source:
             raise TaskFileError(f"{loaded.source}:1: '{name}' is already defined in {previous.source}")
+        if name in self.tags:  # the tag could never be selected (task and group names win)
+            raise TaskFileError(f"{loaded.source}:1: '{name}' is also a tag of task '{self.tags[name][0]}'")
         if isinstance(loaded, LoadedTask):
+            for tag in loaded.spec.tag:
+                _check_tag_is_free(tag, loaded.source, self.tasks, self.groups)
             self.tasks[name] = loaded
             for tag in loaded.spec.tag:
                 self.tags.setdefault(tag, []).append(name)
         else:
             self.groups[name] = loaded
+
+    def meta_task_of(self, task: str) -> str | None:
+        """The meta-task of ``task``: the one group with ``meta_task: true`` that lists it, or None.
+
+        Group files are the only statement of meta-task membership; a task in two meta-task
+        groups is an error naming both files.
+        """
+        found = [g for g in self.groups.values() if g.spec.meta_task and task in self.expand(g.spec.group)]
+        if len(found) > 1:
+            files = " and ".join(str(g.source) for g in found)
+            raise TaskFileError(f"task '{task}' is in two meta-task groups ({files}); a task has one meta-task")
+        return found[0].spec.group if found else None
 
     def names(self) -> list[str]:
         """All selectable names: tasks, groups and tags."""
@@ -186,7 +205,7 @@ class TaskIndex:
             for task_name in self.expand(name, selection):
                 if task_name not in seen_tasks:
                     seen_tasks.add(task_name)
-                    selection.tasks.append(self.tasks[task_name])
+                    selection.tasks.append(replace(self.tasks[task_name], meta_task=self.meta_task_of(task_name)))
         return selection
 
     def expand(self, name: str, selection: Selection | None = None, chain: tuple[str, ...] = ()) -> list[str]:
@@ -223,3 +242,10 @@ class TaskIndex:
         close = close[:3]
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; see `harness tasks`"
         return f"unknown task, group or tag '{name}'{where}{hint}"
+
+
+def _check_tag_is_free(tag: str, source: Path, tasks: dict[str, LoadedTask], groups: dict[str, LoadedGroup]) -> None:
+    """A tag named like a task or group would never be selected (those names win): refuse it."""
+    clash = tasks.get(tag) or groups.get(tag)
+    if clash is not None:
+        raise TaskFileError(f"{source}:1: tag '{tag}' is also the name of a task or group in {clash.source}")

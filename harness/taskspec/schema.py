@@ -297,8 +297,10 @@ class TaskSpec(StrictModel):
     """Free text shown by ``harness tasks``."""
     modality: Modality
     """Modality bucket used for the leaderboard means: image, video, visdoc or text."""
-    meta_task: str | None = None
-    """Meta-task label, e.g. ``I-CLS``; informational (groups define the aggregates)."""
+    meta_task: None = None
+    """Not a task key any more: a task's meta-task (e.g. ``I-CLS``) is the group file with
+    ``meta_task: true`` that lists it, so membership is written once. Setting it is an error that
+    says so."""
     dataset: DatasetSource
     """Where the rows come from."""
     media_root: str = ""
@@ -337,6 +339,16 @@ class TaskSpec(StrictModel):
     def _media_root_inside_basedir(cls, value: str) -> str:
         return _check_relative(value, "media_root")
 
+    @field_validator("meta_task", mode="before")
+    @classmethod
+    def _meta_task_lives_in_groups(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                f"a task no longer names its meta-task: list it in the meta-task's group file "
+                f"(group: {value}, meta_task: true) and remove this key"
+            )
+        return None
+
 
 class GroupSpec(StrictModel):
     """A named set of tasks (or groups, or tags) with an explicit aggregation rule."""
@@ -352,6 +364,10 @@ class GroupSpec(StrictModel):
     aggregate: Literal["mean_of_tasks", "mean_of_children"]
     """``mean_of_tasks``: unweighted mean of every leaf task's main score (the MMEB rule);
     ``mean_of_children``: unweighted mean of the direct members' scores."""
+    meta_task: bool = False
+    """True for a meta-task (e.g. ``I-CLS``): the only statement of which tasks belong to it. Each
+    leaf task is labelled with the group's name in the results and the leaderboard (meta-task
+    columns and means); a task may belong to one meta-task group at most."""
     description: str = ""
     """Free text shown by ``harness tasks``."""
 

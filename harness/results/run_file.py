@@ -1,22 +1,25 @@
-"""The standardized leaderboard JSON written once per run (schema version 1.0).
+"""The run file ``leaderboard.json`` (schema version 1.0), rewritten after every task of a run.
 
-One entry holds what makes its numbers reproducible (model, revision, adapter settings, harness
+It holds what makes the run's numbers reproducible (model, revision, adapter settings, harness
 version and commit, task versions, dataset provenance, dtype, device, date), every task's full
 metric dict and main score, and the aggregates by the MMEB convention: group scores by each
 group's own rule, modality means over tasks, and the overall mean over tasks (not over
-modalities). Scores are fractions in [0, 1], as in the reference's score files.
+modalities; the rules are :mod:`harness.results.aggregation`'s). Scores are fractions in [0, 1],
+as in the reference's score files. The leaderboard entry (schema 2.0) is made from it by
+:mod:`harness.leaderboard.migrate`.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-LEADERBOARD_SCHEMA_VERSION = "1.0"
+from harness.results.aggregation import TaskMain
+
+RUN_FILE_SCHEMA_VERSION = "1.0"
 
 
 class _Strict(BaseModel):
@@ -114,10 +117,10 @@ class RunInfo(_Strict):
     """Id of the run, as in the output folder's marker (``harness_run.json``)."""
 
 
-class LeaderboardEntry(_Strict):
-    """One run of one model over a set of tasks."""
+class RunFile(_Strict):
+    """The run file (``leaderboard.json``): one run of one model over a set of tasks."""
 
-    schema_version: str = LEADERBOARD_SCHEMA_VERSION
+    schema_version: str = RUN_FILE_SCHEMA_VERSION
     """Version of this file format."""
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     model: ModelInfo
@@ -133,39 +136,6 @@ class LeaderboardEntry(_Strict):
     """Unweighted mean of main scores over all tasks of the run (the MMEB "All" rule)."""
 
 
-def mean_or_none(values: Iterable[float]) -> float | None:
-    """Unweighted mean, or None for no values."""
-    collected = list(values)
-    return statistics.fmean(collected) if collected else None
-
-
-def aggregate_modalities(tasks: dict[str, TaskScore]) -> tuple[dict[str, float], float | None]:
-    """Per-modality means over tasks and the overall mean over tasks."""
-    return _means_by(tasks, lambda s: s.modality), mean_or_none(s.main_score for s in tasks.values())
-
-
-def aggregate_meta_tasks(tasks: dict[str, TaskScore]) -> dict[str, float]:
-    """Per-meta-task means over tasks (tasks without a meta-task are left out)."""
-    return _means_by(tasks, lambda s: s.meta_task)
-
-
-def _means_by(tasks: dict[str, TaskScore], key: Callable[[TaskScore], str | None]) -> dict[str, float]:
-    buckets: dict[str, list[float]] = {}
-    for score in tasks.values():
-        name = key(score)
-        if name is not None:
-            buckets.setdefault(name, []).append(score.main_score)
-    return {name: statistics.fmean(values) for name, values in sorted(buckets.items())}
-
-
-def group_score(
-    aggregate: str, leaf_tasks: Sequence[str], children_scores: Sequence[float | None], tasks: dict[str, TaskScore]
-) -> float | None:
-    """A group's score by its rule; None unless every needed score is present."""
-    if aggregate == "mean_of_tasks":
-        if any(name not in tasks for name in leaf_tasks):
-            return None
-        return mean_or_none(tasks[name].main_score for name in leaf_tasks)
-    if any(score is None for score in children_scores):
-        return None
-    return mean_or_none(s for s in children_scores if s is not None)
+def task_mains(tasks: Mapping[str, TaskScore]) -> dict[str, TaskMain]:
+    """The run's tasks as aggregation sees them."""
+    return {name: TaskMain(score.modality, score.meta_task, score.main_score) for name, score in tasks.items()}
