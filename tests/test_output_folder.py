@@ -190,7 +190,7 @@ def test_eval_py_batch_size_zero_is_one_line(tmp_path: Path, capsys: pytest.Capt
     status = eval_main([*argv, "--per_device_eval_batch_size", "0"])
 
     assert status == 2
-    assert capsys.readouterr().err.strip() == "error: --per_device_eval_batch_size must be >= 1"
+    assert capsys.readouterr().err.strip() == "error: batch_size must be >= 1 (got 0)"
 
 
 def test_rerun_with_other_settings_is_refused_and_overwrite_replaces_the_folder(

@@ -1,19 +1,25 @@
 """The one-command MMEB-V2 runner: ``run_vlm2vec_qwen2vl_2b_eval.py --modality image|video|visdoc|all``.
 
 Each modality runs its built-in group (``mmeb_v2_image``, ``mmeb_v2_video``, ``mmeb_v2_visdoc``)
-through ``harness run`` and writes to ``<output_basedir>/<model>/<modality>/``.
+through :func:`harness.evaluate` and writes to ``<output_basedir>/<model>/<modality>/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from harness.api import evaluate
+from harness.cli import run_handler
+from harness.cli.progress import RichReporter, report_run
+from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.distributed import close_world, init_world, launched_by_torchrun, rank_device, torchrun_command
 from harness.errors import HarnessError, ModelError
 from harness.models.base import adapter_for_backbone
@@ -35,8 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_name", default="VLM2Vec/VLM2Vec-V2.0")
     parser.add_argument("--model_backbone", default="qwen2_vl")
     parser.add_argument("--model_revision", default=None, help="hub revision to pin")
-    parser.add_argument("--resize_min_pixels", type=int, default=3136)
-    parser.add_argument("--resize_max_pixels", type=int, default=1003520)
+    add_resize_flags(parser)
     parser.add_argument("--limit", type=int, default=None, help="first N rows per task (a partial run)")
     parser.add_argument("--debug", action="store_true")
     return parser
@@ -44,8 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run each requested modality in turn; stop at the first failure."""
-    from harness.cli import main as harness_main
-
     args = build_parser().parse_args(argv)
     try:
         adapter = adapter_for_backbone(args.model_backbone)
@@ -56,11 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(ids) > 1 and not launched_by_torchrun():
         return _relaunch_on_torchrun(ids, list(sys.argv[1:] if argv is None else argv))
     if launched_by_torchrun():
-        return _run_as_rank(args, adapter, harness_main)
-    return _run_modalities(args, adapter, _device_for(args.gpu_ids), harness_main)
+        return _run_as_rank(args, adapter)
+    return _run_modalities(args, adapter, _device_for(args.gpu_ids))
 
 
-def _run_as_rank(args: argparse.Namespace, adapter: str, harness_main: Callable[[list[str]], int]) -> int:
+def _run_as_rank(args: argparse.Namespace, adapter: str) -> int:
     """One torchrun rank: join the group once for all modalities, on GPU ``cuda:<LOCAL_RANK>``."""
     try:
         device = rank_device("auto", int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
@@ -69,7 +72,7 @@ def _run_as_rank(args: argparse.Namespace, adapter: str, harness_main: Callable[
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        status = _run_modalities(args, adapter, "auto", harness_main)
+        status = _run_modalities(args, adapter, "auto")
     except BaseException:
         close_world(world, wait_for_all=False)
         raise
@@ -92,42 +95,42 @@ def _relaunch_on_torchrun(ids: list[str], argv: list[str]) -> int:
     return subprocess.run(command, env=env, check=False).returncode
 
 
-def _run_modalities(
-    args: argparse.Namespace, adapter: str, device: str, harness_main: Callable[[list[str]], int]
-) -> int:
+def _run_modalities(args: argparse.Namespace, adapter: str, device: str) -> int:
     modalities = list(MODALITY_GROUPS) if args.modality == "all" else [args.modality]
-    model_args = f"pretrained={args.model_name}"
-    if adapter == "vlm2vec":  # the reference's GME wrapper keeps its own 256-1280 token bounds
-        model_args += f",min_pixels={args.resize_min_pixels},max_pixels={args.resize_max_pixels}"
-    if args.model_revision:
-        model_args += f",revision={args.model_revision}"
+    model_args = {
+        "pretrained": args.model_name,
+        **resize_model_args(adapter, args.resize_min_pixels, args.resize_max_pixels),
+        **({"revision": args.model_revision} if args.model_revision else {}),
+    }
     for modality in modalities:
         output = args.output_basedir / _model_folder(args.model_name) / modality
-        command = [
-            "run",
-            "--model",
-            adapter,
-            "--model_args",
-            model_args,
-            "--tasks",
-            MODALITY_GROUPS[modality],
-            "--batch_size",
-            str(args.batch_size),
-            "--device",
-            device,
-            "--data_basedir",
-            str(args.data_basedir),
-            "--output_path",
-            str(output),
-        ]
-        if args.limit is not None:
-            command += ["--limit", str(args.limit)]
-        if args.debug:
-            command.append("--debug")
         print(f"== {modality}: {MODALITY_GROUPS[modality]} -> {output}", file=sys.stderr)
-        code = harness_main(command)
+        handler = functools.partial(
+            _run_modality, adapter=adapter, device=device, model_args=model_args, modality=modality, output=output
+        )
+        code = run_handler(handler, args)  # errors: one line, exit 2, as harness run
         if code != 0:
             return code
+    return 0
+
+
+def _run_modality(
+    args: argparse.Namespace, *, adapter: str, device: str, model_args: dict[str, Any], modality: str, output: Path
+) -> int:
+    result = evaluate(
+        adapter,
+        model_args,
+        [MODALITY_GROUPS[modality]],
+        data_basedir=args.data_basedir,
+        output_path=output,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        device=device,
+        dist_timeout=DIST_TIMEOUT_MINUTES,
+        reporter=RichReporter(),
+        command=sys.argv,
+    )
+    report_run(result)
     return 0
 
 

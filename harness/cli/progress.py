@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from harness.engine.encode import ProgressHook
-from harness.engine.run import summary_rows
+from harness.engine.run import RunResult
 from harness.inputs import Side
+from harness.results.files import ENTRY_FILE
 from harness.results.run_file import RunFile, TaskScore
 from harness.taskspec.index import LoadedTask
 
@@ -40,7 +42,7 @@ class RichReporter:
 
     def message(self, text: str) -> None:
         """Print a status line."""
-        _ERR.print(text, markup=False, highlight=False, soft_wrap=True)  # paths stay copyable
+        _say(text)
 
     def task_started(self, task: LoadedTask, position: int, total: int) -> None:
         """Announce a task."""
@@ -80,3 +82,48 @@ def print_summary(entry: RunFile) -> None:
     Console().print(table)
     if entry.run.limit is not None:
         _ERR.print(f"note: --limit {entry.run.limit}: partial run, not comparable with published numbers", markup=False)
+
+
+def summary_rows(entry: RunFile) -> list[dict[str, Any]]:
+    """Rows for the end-of-run table: tasks, then groups, modalities and overall."""
+    rows: list[dict[str, Any]] = [
+        {"name": name, "kind": "task", "metric": s.main_metric, "score": s.main_score, "n": s.num_queries}
+        for name, s in entry.tasks.items()
+    ]
+    rows += [
+        {"name": name, "kind": "group", "metric": g.aggregate, "score": g.score, "n": len(g.tasks)}
+        for name, g in entry.groups.items()
+    ]
+    rows += [
+        {"name": meta, "kind": "meta-task", "metric": "mean of tasks", "score": value, "n": None}
+        for meta, value in entry.meta_tasks.items()
+        if meta not in entry.groups
+    ]
+    rows += [
+        {"name": modality, "kind": "modality", "metric": "mean of tasks", "score": value, "n": None}
+        for modality, value in entry.modalities.items()
+    ]
+    rows.append(
+        {"name": "overall", "kind": "overall", "metric": "mean of tasks", "score": entry.overall, "n": len(entry.tasks)}
+    )
+    return rows
+
+
+def report_run(result: RunResult) -> None:
+    """After a run (main process only): the summary table, where the files are, and the leaderboard
+    entry, written when the run is one (a full run of one complete benchmark group) or why not."""
+    if not result.is_main:
+        return
+    from harness.leaderboard import publish_run
+
+    print_summary(result.run_file)
+    _say(f"results: {result.output_dir}/ (run file {result.path.name})")
+    entry_path, note = publish_run(result.run_file, result.output_dir / ENTRY_FILE)
+    if entry_path is not None:
+        _say(f"leaderboard entry: {entry_path} (add it with `harness leaderboard add`)")
+    else:
+        _say(f"no leaderboard entry written: {note}")
+
+
+def _say(text: str) -> None:
+    _ERR.print(text, markup=False, highlight=False, soft_wrap=True)  # paths stay copyable

@@ -17,13 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.api import evaluate
 from harness.cli import add_media_flags
-from harness.cli.progress import RichReporter, print_summary
-from harness.engine.evaluate import EvalOptions
-from harness.engine.run import claim_run_folder, run_tasks
+from harness.cli.progress import RichReporter, report_run
+from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.errors import HarnessError
-from harness.media.image import image_pixel_budget
-from harness.models import adapter_for_backbone, create_encoder
+from harness.models import adapter_for_backbone
 from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
 from harness.taskspec.yaml_parse import ParseBudget, parse_file
 
@@ -50,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pooling", choices=["eos", "last"], default="eos")
     parser.add_argument("--normalize", type=_boolean, default=True)
     parser.add_argument("--data_basedir", type=Path, default=Path("."))
-    parser.add_argument("--resize_min_pixels", type=int, default=3136)
-    parser.add_argument("--resize_max_pixels", type=int, default=1003520)
+    add_resize_flags(parser)
     parser.add_argument("--model_revision", default=None, help="hub revision to pin (harness extension)")
     parser.add_argument("--device", default="auto")
     parser.add_argument(
@@ -70,8 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.per_device_eval_batch_size < 1:
-        raise HarnessError("--per_device_eval_batch_size must be >= 1")
     adapter = adapter_for_backbone(args.model_backbone or "qwen2_vl")
     index = TaskIndex()
     selection = load_dataset_config(args.dataset_config, index)
@@ -80,23 +76,23 @@ def _run(args: argparse.Namespace) -> int:
         "revision": args.model_revision,
         "pooling": args.pooling,
         "normalize": args.normalize,
+        **resize_model_args(adapter, args.resize_min_pixels, args.resize_max_pixels),
     }
-    if adapter == "vlm2vec":  # the reference's GME wrapper keeps its own 256-1280 token bounds
-        model_args.update(min_pixels=args.resize_min_pixels, max_pixels=args.resize_max_pixels)
-    options = EvalOptions(
-        data_basedir=args.data_basedir.resolve(),
-        output_dir=args.encode_output_path,
+    result = evaluate(
+        adapter,
+        model_args,
+        selection,
+        index=index,
+        data_basedir=args.data_basedir,
+        output_path=args.encode_output_path,
         batch_size=args.per_device_eval_batch_size,
+        device=args.device,
+        overwrite=args.overwrite,
+        max_image_pixels=args.max_image_pixels,
+        reporter=RichReporter(),
+        command=sys.argv,
     )
-    folder = claim_run_folder(adapter, model_args, selection, options, sys.argv, overwrite=args.overwrite)
-    try:
-        encoder = create_encoder(adapter, model_args, args.device)
-        reporter = RichReporter()
-        with reporter, image_pixel_budget(args.max_image_pixels):
-            result = run_tasks(index, selection, adapter, encoder, options, sys.argv, reporter, folder=folder)
-    finally:
-        folder.release()
-    print_summary(result.entry)
+    report_run(result)
     return 0
 
 

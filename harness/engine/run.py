@@ -21,7 +21,7 @@ from harness.distributed import World
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.models.base import Encoder
 from harness.results.aggregation import GroupRule, group_score, task_means
-from harness.results.files import ENTRY_FILE, RUN_FILE, task_paths, write_json
+from harness.results.files import RUN_FILE, task_paths, write_json
 from harness.results.output_folder import OutputFolder, claim_output_folder
 from harness.results.run_file import GroupScore, HarnessInfo, ModelInfo, RunFile, RunInfo, TaskScore, task_mains
 from harness.taskspec.index import LoadedTask, Selection, TaskIndex
@@ -44,15 +44,16 @@ class RunReporter(Protocol):
 
 @dataclass
 class RunResult:
-    """The results written and where."""
+    """What a run wrote and where (on ranks other than 0 of a distributed run, nothing)."""
 
-    entry: RunFile
+    run_file: RunFile
+    """The run file as last written: every finished task, the groups and the means."""
     path: Path
-    """The run's results file (``leaderboard.json``), rewritten after every task."""
-    entry_path: Path | None = None
-    """The leaderboard entry (``leaderboard_entry.json``), when one could be written."""
-    entry_note: str | None = None
-    """Why no leaderboard entry was written (a partial run, no single benchmark group, ...)."""
+    """Where the run file is (``leaderboard.json`` in the output folder), rewritten after every task."""
+    output_dir: Path
+    """The output folder."""
+    is_main: bool = True
+    """False on the ranks of a distributed run that only encode (they write no file)."""
 
 
 def run_tasks(
@@ -103,13 +104,12 @@ def run_tasks(
             reporter.task_finished(loaded, score)
     entry.run.finished_at = _now()
     if world is not None and not world.is_main:
-        return RunResult(entry=entry, path=path)
+        return RunResult(run_file=entry, path=path, output_dir=options.output_dir, is_main=False)
     write_json(path, entry.model_dump(mode="json"), indent=2)
-    entry_path, note = write_leaderboard_entry(entry, options.output_dir / ENTRY_FILE)
     if folder is not None:
-        folder.record([path] if entry_path is None else [path, entry_path])
+        folder.record([path])
         folder.finish()
-    return RunResult(entry=entry, path=path, entry_path=entry_path, entry_note=note)
+    return RunResult(run_file=entry, path=path, output_dir=options.output_dir)
 
 
 def run_settings(
@@ -154,22 +154,6 @@ def claim_run_folder(
         task_paths(options.output_dir, loaded.spec.task)
     settings = run_settings(model_name, model_args, selection, options)
     return claim_output_folder(options.output_dir, settings, command, overwrite=overwrite)
-
-
-def write_leaderboard_entry(entry: RunFile, target: Path) -> tuple[Path | None, str | None]:
-    """Write the finished run as a validated leaderboard entry; ``(None, reason)`` when it is not one.
-
-    An entry is one model on one complete benchmark group, from a full run (no ``--limit``). A
-    stale entry file from an earlier run in the same folder is removed when none is written.
-    """
-    from harness.leaderboard import EntryError, migrate_run_entry, write_entry
-
-    try:
-        write_entry(target, migrate_run_entry(entry.model_dump(mode="json")))
-    except EntryError as error:
-        target.unlink(missing_ok=True)
-        return None, str(error)
-    return target, None
 
 
 def update_aggregates(run_file: RunFile, index: TaskIndex, selection: Selection) -> None:
@@ -235,28 +219,3 @@ def _git_commit() -> str | None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def summary_rows(entry: RunFile) -> list[dict[str, Any]]:
-    """Rows for the end-of-run table: tasks, then groups, modalities and overall."""
-    rows: list[dict[str, Any]] = [
-        {"name": name, "kind": "task", "metric": s.main_metric, "score": s.main_score, "n": s.num_queries}
-        for name, s in entry.tasks.items()
-    ]
-    rows += [
-        {"name": name, "kind": "group", "metric": g.aggregate, "score": g.score, "n": len(g.tasks)}
-        for name, g in entry.groups.items()
-    ]
-    rows += [
-        {"name": meta, "kind": "meta-task", "metric": "mean of tasks", "score": value, "n": None}
-        for meta, value in entry.meta_tasks.items()
-        if meta not in entry.groups
-    ]
-    rows += [
-        {"name": modality, "kind": "modality", "metric": "mean of tasks", "score": value, "n": None}
-        for modality, value in entry.modalities.items()
-    ]
-    rows.append(
-        {"name": "overall", "kind": "overall", "metric": "mean of tasks", "score": entry.overall, "n": len(entry.tasks)}
-    )
-    return rows

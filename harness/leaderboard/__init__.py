@@ -16,6 +16,7 @@ from harness.leaderboard.export import to_markdown, to_mmeb
 from harness.leaderboard.files import entry_from_payload, entry_text, load_entry, write_entry
 from harness.leaderboard.folder import StoredEntry, add_entry, entry_path, list_entries
 from harness.leaderboard.migrate import migrate_run_entry
+from harness.leaderboard.publish import publish_run
 from harness.leaderboard.reference import BENCHMARK as REFERENCE_BENCHMARK
 from harness.leaderboard.reference import SCORE_SETS, TaskInfo, import_reference
 from harness.leaderboard.site import build_site
@@ -46,6 +47,7 @@ __all__ = [
     "REFERENCE_BENCHMARK",
     "TaskInfo",
     "migrate_run_entry",
+    "publish_run",
     "list_entries",
     "load_entry",
     "to_markdown",

@@ -3,8 +3,10 @@
 from harness.models.args import parse_model_args
 from harness.models.base import (
     BACKBONE_ADAPTERS,
+    REFERENCE_RESIZE_ADAPTERS,
     Encoder,
     adapter_for_backbone,
+    check_model_name,
     create_encoder,
     register_model,
     registered_models,
@@ -12,8 +14,10 @@ from harness.models.base import (
 
 __all__ = [
     "BACKBONE_ADAPTERS",
+    "REFERENCE_RESIZE_ADAPTERS",
     "Encoder",
     "adapter_for_backbone",
+    "check_model_name",
     "create_encoder",
     "parse_model_args",
     "register_model",

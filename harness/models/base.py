@@ -49,6 +49,11 @@ BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec", "qwen2_5_vl": "vlm2vec", "gme": "gme
 """The reference's ``--model_backbone`` names and the adapter that serves each."""
 
 
+REFERENCE_RESIZE_ADAPTERS = frozenset({"vlm2vec"})
+"""Adapters that take the reference's ``--resize_min_pixels`` / ``--resize_max_pixels`` as their
+``min_pixels`` / ``max_pixels``: its Qwen2-VL wrapper does, its GME wrapper keeps its own bounds."""
+
+
 def adapter_for_backbone(backbone: str) -> str:
     """The adapter name for a reference backbone name; ``ModelError`` for an unsupported one."""
     adapter = BACKBONE_ADAPTERS.get(backbone)
@@ -69,17 +74,22 @@ def registered_models() -> dict[str, str]:
     return dict(sorted(_DESCRIPTIONS.items()))
 
 
+def check_model_name(name: str) -> None:
+    """``ModelError`` naming the registered adapters (and the closest one) if ``name`` is none of them."""
+    _load_builtin_adapters()
+    if name in _REGISTRY:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ModelError(f"unknown model '{name}' (known: {', '.join(sorted(_REGISTRY))}){hint}")
+
+
 def create_encoder(name: str, model_args: Mapping[str, Any], device: str) -> Encoder:
     """Build the encoder registered as ``name``."""
-    _load_builtin_adapters()
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=2)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ModelError(f"unknown model '{name}' (known: {', '.join(sorted(_REGISTRY))}){hint}")
-    return factory(model_args, device)
+    check_model_name(name)
+    return _REGISTRY[name](model_args, device)
 
 
 _BUILTIN_ADAPTER_MODULES = (

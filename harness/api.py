@@ -1,0 +1,182 @@
+"""``harness.evaluate``: the one way a run is assembled, behind every door.
+
+``harness run``, the reference-compatible ``eval.py`` and the MMEB-V2 modality runner each parse
+their own flags into these arguments and call :func:`evaluate`; so does Python code. It checks
+the options, resolves the tasks, joins the process group under torchrun, claims the output
+folder (before the model loads), builds the encoder and runs the engine. Publishing a
+leaderboard entry is left to the caller (:func:`harness.leaderboard.publish_run`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from harness.data import DataSourceMode
+from harness.distributed import World, close_world, init_world, launched_by_torchrun, rank_device, world_joined
+from harness.engine.evaluate import EvalOptions
+from harness.engine.run import RunReporter, RunResult, claim_run_folder, run_tasks
+from harness.errors import HarnessError
+from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS, image_pixel_budget
+from harness.models import check_model_name, create_encoder, parse_model_args
+from harness.results.output_folder import OutputFolder
+from harness.taskspec import LoadedTask, Selection, TaskIndex
+
+
+class Reporter(RunReporter, AbstractContextManager[Any], Protocol):
+    """What shows a run to a person: the engine's events, status lines, and a display that is
+    started and stopped around the run (``with reporter:``); only the main process uses it."""
+
+    def message(self, text: str) -> None:
+        """Show one status line."""
+        ...
+
+
+TaskRequest = str | Path | LoadedTask
+"""A task, group or tag name, a YAML path, or an already loaded (possibly changed) task."""
+
+DEFAULT_RESULTS_DIR = Path("results")
+"""Where a run writes when no output path is given: ``results/<checkpoint or model>``."""
+
+
+def evaluate(
+    model: str,
+    model_args: Mapping[str, Any] | str | None = None,
+    tasks: Sequence[TaskRequest] | str | Selection = (),
+    *,
+    data_basedir: Path | str = ".",
+    output_path: Path | str | None = None,
+    batch_size: int = 16,
+    limit: int | None = None,
+    data_source: DataSourceMode = "auto",
+    predictions: Literal["topk", "full"] = "topk",
+    top_k: int = 10,
+    device: str = "auto",
+    include_paths: Sequence[Path | str] = (),
+    index: TaskIndex | None = None,
+    overwrite: bool = False,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    dist_timeout: float = 60.0,
+    reporter: Reporter | None = None,
+    command: Sequence[str] | None = None,
+) -> RunResult:
+    """Evaluate ``model`` (an adapter name, see ``harness models``) on ``tasks``; write and return the results.
+
+    ``model_args`` are the adapter's arguments (a mapping or ``"key=value,..."``); ``tasks`` are
+    names, YAML paths or loaded tasks (a comma-separated string works too). Under torchrun every
+    rank calls this; rank 0 writes, the other ranks return a result with ``is_main`` False.
+    ``dist_timeout`` is in minutes. Bad input raises :class:`harness.errors.HarnessError` with a
+    one-line message, before the model loads whenever it can be known then.
+    """
+    _check_options(batch_size=batch_size, limit=limit, top_k=top_k, dist_timeout=dist_timeout)
+    check_model_name(model)
+    arguments = parse_model_args(model_args) if isinstance(model_args, str) else dict(model_args or {})
+    index = index if index is not None else TaskIndex(include_paths=[Path(p) for p in include_paths])
+    selection = select_tasks(index, tasks)
+    options = EvalOptions(
+        data_basedir=Path(data_basedir).resolve(),
+        output_dir=Path(output_path) if output_path is not None else default_output_path(model, arguments),
+        batch_size=batch_size,
+        limit=limit,
+        data_source=data_source,
+        predictions=predictions,
+        top_k=top_k,
+    )
+    run_command = list(sys.argv if command is None else command)
+    with _world(device, dist_timeout) as (world, rank_device_name):
+        folder = _claim(model, arguments, selection, options, run_command, world, overwrite=overwrite)
+        try:
+            main = world is None or world.is_main
+            shown = reporter if main else None
+            with image_pixel_budget(max_image_pixels), shown if shown is not None else nullcontext():
+                if shown is not None:
+                    where = f" on {world.world_size} processes" if world is not None else ""
+                    settings = ", ".join(f"{k}={v}" for k, v in arguments.items()) or "defaults"
+                    shown.message(f"model {model} ({settings}){where}")
+                encoder = create_encoder(model, arguments, rank_device_name)
+                return run_tasks(index, selection, model, encoder, options, run_command, shown, world, folder)
+        finally:
+            if folder is not None:
+                folder.release()
+
+
+def select_tasks(index: TaskIndex, tasks: Sequence[TaskRequest] | str | Selection) -> Selection:
+    """The leaf tasks (in run order) and groups that ``tasks`` names; an empty request is an error."""
+    if isinstance(tasks, Selection):
+        selection = tasks
+    else:
+        requested = [t.strip() for t in tasks.split(",")] if isinstance(tasks, str) else list(tasks)
+        names = [str(t) for t in requested if not isinstance(t, LoadedTask) and str(t).strip()]
+        loaded = [t for t in requested if isinstance(t, LoadedTask)]
+        selection = index.select(names)
+        selection.tasks += [t for t in loaded if t.spec.task not in {s.spec.task for s in selection.tasks}]
+    if not selection.tasks:
+        raise HarnessError(f"no task selected (tasks: {tasks!r}); name tasks, groups or task files, e.g. mmeb_v2_image")
+    return selection
+
+
+def default_output_path(model: str, model_args: Mapping[str, Any]) -> Path:
+    """``results/<name>``: a local checkpoint's folder name, or the hub id with ``/`` as ``_``."""
+    name = str(model_args.get("pretrained", model))
+    base = Path(name).name if Path(name).exists() else name
+    return DEFAULT_RESULTS_DIR / re.sub(r"[^A-Za-z0-9._-]+", "_", base)
+
+
+def _check_options(*, batch_size: int, limit: int | None, top_k: int, dist_timeout: float) -> None:
+    if batch_size < 1:
+        raise HarnessError(f"batch_size must be >= 1 (got {batch_size})")
+    if limit is not None and limit < 1:
+        raise HarnessError(f"limit must be >= 1 (got {limit})")
+    if top_k < 1:
+        raise HarnessError(f"top_k must be >= 1 (got {top_k})")
+    if dist_timeout <= 0:
+        raise HarnessError(f"dist_timeout must be > 0 minutes (got {dist_timeout})")
+
+
+@contextmanager
+def _world(device: str, timeout_minutes: float) -> Iterator[tuple[World | None, str]]:
+    """The process group under torchrun (joined here unless a caller joined it), and this rank's device."""
+    if not launched_by_torchrun():
+        yield None, device
+        return
+    rank_device_name = rank_device(device, int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
+    owns = not world_joined()
+    world = init_world(rank_device_name, timeout_minutes)
+    if not owns:  # an outer runner (the modality runner) joined it and leaves it
+        yield world, rank_device_name
+        return
+    try:
+        yield world, rank_device_name
+    except BaseException:
+        close_world(world, wait_for_all=False)
+        raise
+    close_world(world, wait_for_all=True)
+
+
+def _claim(
+    model: str,
+    model_args: dict[str, Any],
+    selection: Selection,
+    options: EvalOptions,
+    command: Sequence[str],
+    world: World | None,
+    *,
+    overwrite: bool,
+) -> OutputFolder | None:
+    """Claim the output folder on the writing process; in a distributed run every rank learns the outcome."""
+    if world is None:
+        return claim_run_folder(model, model_args, selection, options, command, overwrite=overwrite)
+    folder: OutputFolder | None = None
+    error: HarnessError | None = None
+    if world.is_main:
+        try:
+            folder = claim_run_folder(model, model_args, selection, options, command, overwrite=overwrite)
+        except HarnessError as caught:
+            error = caught
+    world.check("preparing the output folder", error)
+    return folder
