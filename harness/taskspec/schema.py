@@ -178,7 +178,7 @@ class VideoSpec(StrictModel):
     """How video inputs are sampled; recorded with the results."""
 
     num_frames: int = Field(default=8, ge=1)
-    """Frames fed to the model per video (the reference's 8 by default)."""
+    """Frames fed to the model per video; the reference uses 8."""
     sampling: Literal["uniform"] = "uniform"
     """``uniform``: frame indices ``linspace(0, n - 1, num_frames)`` truncated to integers, over
     the natural-sorted frames of a folder or the decoded frames of a video file."""
@@ -315,7 +315,8 @@ class TaskSpec(StrictModel):
     is refused (see :mod:`harness.taskspec.names`)."""
     version: str
     """Version of this task definition, recorded with every score; bump it when prompts, data or
-    scoring change."""
+    scoring change. Quote it (``"1.0"``): an unquoted number is read as text, so ``1.10`` would
+    become ``1.1``."""
     tag: list[TagName] = Field(default_factory=list)
     """Tags (names, as ``task``): ``--tasks <tag>`` selects every task carrying it; a tag has no
     aggregate score."""
@@ -372,7 +373,7 @@ class GroupSpec(StrictModel):
     group: GroupName
     """Unique group name, e.g. ``mmeb_v2_image`` (the same rule as task names)."""
     version: str
-    """Version of this group definition, recorded with the group's score."""
+    """Version of this group definition, recorded with the group's score; quote it, as a task's."""
     task: list[MemberName] = Field(min_length=1)
     """Members: task names, group names or tags (names, not file paths)."""
     aggregate: Literal["mean_of_tasks", "mean_of_children"]
