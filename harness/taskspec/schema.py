@@ -46,26 +46,30 @@ class StrictModel(BaseModel):
 
 
 class DatasetSource(StrictModel):
-    """Where a task's rows come from: a hub dataset, local files, or both (see ``data_source``)."""
+    """Where a task's rows come from: a hub dataset, local files, or both (``--data_source`` picks
+    one), or rows written in the task file. Give at least one of ``path``, ``files`` and ``rows``."""
 
     path: str | None = None
     """Hub dataset id passed to ``datasets.load_dataset``, e.g. ``ziyjiang/MMEB_Test_Instruct``."""
     name: str | None = None
     """Hub config (subset) name, e.g. ``ImageNet-1K``."""
     split: str = "test"
-    """Split to evaluate."""
+    """Hub split to evaluate (local files are read whole)."""
     revision: str | None = None
-    """Hub revision (commit hash, tag or branch) to pin; recorded in the results."""
+    """Hub revision (commit hash, tag or branch); recorded in the results. Pin a commit, so that
+    the rows cannot change under a task version."""
     files: list[str] = Field(default_factory=list)
     """Local data files (glob patterns) relative to ``--data_basedir``: ``.jsonl``, ``.json``,
     ``.parquet`` or ``.csv``. Used instead of the hub when they exist (``--data_source auto``)."""
 
     rows: list[dict[str, Any]] | None = None
-    """Rows written in the task file itself, e.g. a fixed label set (used instead of files/hub)."""
+    """Rows written in the task file itself, each a mapping from column to value, e.g. a fixed
+    label set; used instead of files and hub."""
     subsets: list[str] | None = None
     """Several hub configs (or local file sets) concatenated in this order, e.g. MVBench's 20.
     Each row gets its subset's name in ``subset_column``. Local ``files`` patterns must contain
-    ``{subset}``, which is replaced by each name in turn; every subset must match some file."""
+    ``{subset}``, which is replaced by each name in turn; every subset must match some file.
+    Not combined with ``name`` or ``rows``."""
     subset_column: str = "subset"
     """Column added to every row of a multi-subset source, holding its subset name."""
 
@@ -99,7 +103,7 @@ class QuerySpec(StrictModel):
     the image goes; each model adapter turns it into its own visual-token syntax."""
     image_column: str | None = None
     """Column holding the query image: a path relative to ``media_root`` or image data
-    (empty value = no image)."""
+    (an empty or null value = no image)."""
     image_template: str | None = None
     """Jinja template rendering the query image's path relative to ``media_root`` (empty result =
     no image), for paths built from several columns; use instead of ``image_column``."""
@@ -119,7 +123,8 @@ class CandidateSpec(StrictModel):
 
     Per-row candidates zip the ``columns`` element-wise (a scalar column counts as a one-element
     list); corpus candidates are the rows of ``corpus``. In templates both appear as ``cand``
-    (``cand.<column>``); per-row candidates also see the row's columns.
+    (``cand.<column>``); per-row candidates also see the row's columns. Give one per-row source
+    (``columns``, ``items_template`` or ``folders_template``), a ``corpus``, or both.
     """
 
     columns: list[str] = Field(default_factory=list)
@@ -136,13 +141,18 @@ class CandidateSpec(StrictModel):
     per candidate, e.g. ``{{ [a0, a1, a2] | tojson }}``. A mapping element is ``cand``; any other
     value is ``cand.value``. Candidate templates also get ``cand_index`` (0-based)."""
     corpus: DatasetSource | None = None
-    """A separate dataset whose rows are candidates too (a document corpus, a label set)."""
+    """A dataset (hub, local files or inline ``rows``) whose rows are candidates too: a document
+    corpus or a fixed label set. A row's own candidates come first, then the corpus rows; all are
+    de-duplicated by id."""
     template: str
     """Jinja template for the candidate text (``{{ IMAGE }}`` / ``{{ VIDEO }}`` mark media)."""
     image_column: str | None = None
-    """Candidate column holding the image: a path relative to ``media_root`` or image data."""
+    """Column holding the candidate image: a path relative to ``media_root`` or image data (an
+    empty or null value = no image). With ``columns`` and no ``corpus`` it must be one of
+    ``columns``; for corpus candidates it is a column of the corpus rows."""
     video_template: str | None = None
-    """Jinja template rendering the candidate video's path (frames folder or video file)."""
+    """Jinja template rendering the candidate video's path relative to ``media_root``: a folder
+    of frames or a video file (empty result = no video)."""
     id_template: str
     """Jinja template for the candidate id. Candidates are de-duplicated by id across the task,
     first occurrence wins, exactly as the reference does with its ``cand_name``."""
@@ -168,7 +178,7 @@ class VideoSpec(StrictModel):
     """How video inputs are sampled; recorded with the results."""
 
     num_frames: int = Field(default=8, ge=1)
-    """Frames fed to the model per video."""
+    """Frames fed to the model per video; the reference uses 8."""
     sampling: Literal["uniform"] = "uniform"
     """``uniform``: frame indices ``linspace(0, n - 1, num_frames)`` truncated to integers, over
     the natural-sorted frames of a folder or the decoded frames of a video file."""
@@ -184,24 +194,29 @@ class FirstCandidateRelevance(StrictModel):
     """The first candidate of each row's lists is the single positive (MMEB image format)."""
 
     kind: Literal["first_candidate"]
+    """Selects this rule."""
 
 
 class TemplateRelevance(StrictModel):
     """The positive's id is rendered from the row (binary relevance, grade 1)."""
 
     kind: Literal["id_template"]
+    """Selects this rule."""
     template: str
     """Jinja template rendering the id of the positive candidate."""
     unmatched: UnmatchedPositive = "error"
-    """A positive that is not among the candidates the query is ranked against: ``error`` (the
-    default, naming the row) or ``score_zero`` (the row scores 0, as the reference does; each such
-    row is counted in a warning). Use ``score_zero`` only where the reference data has such rows."""
+    """A positive that is not among the candidates the query is ranked against (the row's own
+    with ``ranking: local``, any with ``global``): ``error`` (the default, naming the row) or
+    ``score_zero`` (the row scores 0, as the reference does; such rows are counted in a warning
+    and in the score file as ``num_unmatched_positive_rows``). Use ``score_zero`` only where the
+    reference data has such rows."""
 
 
 class IdsTemplateRelevance(StrictModel):
     """Several positives: a template renders a JSON list of relevant ids (binary, grade 1)."""
 
     kind: Literal["ids_template"]
+    """Selects this rule."""
     template: str
     """Jinja template rendering a JSON list of relevant candidate ids (use ``| tojson``)."""
     unmatched: UnmatchedPositive = "error"
@@ -215,24 +230,30 @@ class CandidateFlagRelevance(StrictModel):
     candidate is an error naming the row."""
 
     kind: Literal["candidate_flag"]
+    """Selects this rule."""
     template: str
     """Jinja template seeing the row's columns, ``cand`` and ``cand_index``, e.g.
     ``{{ cand.name.startswith('positive') }}``."""
 
 
 class QrelsRelevance(StrictModel):
-    """Graded relevance from a qrels dataset (BEIR style): query id, document id, grade."""
+    """Graded relevance from a qrels dataset (BEIR style): query id, document id, grade. A query
+    with no relevant document is left out of scoring and counted (``num_excluded`` in the score
+    file)."""
 
     kind: Literal["qrels"]
+    """Selects this rule."""
     dataset: DatasetSource
     """Where the qrels rows are."""
     query_id_template: str
     """Jinja template rendering a query row's id, matched against ``query_id_column``."""
     query_id_column: str = "query-id"
+    """Qrels column holding the query's id."""
     doc_id_column: str = "corpus-id"
-    """Column holding the relevant candidate's id (as rendered by ``candidates.id_template``)."""
+    """Qrels column holding the relevant candidate's id (as rendered by ``candidates.id_template``)."""
     grade_column: str = "score"
-    """Column holding the grade; rows with grade <= 0 are dropped, duplicates keep the maximum."""
+    """Qrels column holding the grade; rows with grade <= 0 are dropped, and of duplicate
+    (query, document) pairs the highest grade is kept."""
 
 
 Relevance = Annotated[
@@ -248,9 +269,10 @@ class MetricSpec(StrictModel):
     """Metric families: hit, ndcg (gives ndcg_linear and ndcg_exponential), precision, recall,
     f1, map, mrr."""
     k: list[int] = Field(default_factory=lambda: [1, 5, 10])
-    """Cut-offs; every family is reported at every k."""
+    """Cut-offs (sorted, duplicates dropped); every family is reported at every k."""
     main: str = "hit@1"
-    """The task's main score, e.g. ``hit@1`` (image, video) or ``ndcg_linear@5`` (visdoc)."""
+    """The task's main score as ``<metric>@<k>``, e.g. ``hit@1`` (image, video) or
+    ``ndcg_linear@5`` (visdoc); it must be computed: its family in ``families``, its k in ``k``."""
 
     @field_validator("families")
     @classmethod
@@ -287,12 +309,17 @@ class TaskSpec(StrictModel):
     format_version: int = TASK_FORMAT_VERSION
     """Task-file format version; this harness reads version 1."""
     task: TaskName
-    """Unique task name; also the prefix of the task's output files. Letters, digits and ``._-``,
-    not starting with ``.``, at most 128 characters (see :mod:`harness.taskspec.names`)."""
+    """Unique task name; also the prefix of the task's output files. A name (of a task, group,
+    tag or group member) is letters, digits and ``._-``, does not start with ``.`` and has at most
+    128 characters (``ImageNet-1K``, ``MSCOCO_i2t``, ``mmeb_v2_image``); ``/tmp/x`` or ``../x``
+    is refused (see :mod:`harness.taskspec.names`)."""
     version: str
-    """Version of this task definition; bump it when prompts, data or scoring change."""
+    """Version of this task definition, recorded with every score; bump it when prompts, data or
+    scoring change. Quote it (``"1.0"``): an unquoted number is read as text, so ``1.10`` would
+    become ``1.1``."""
     tag: list[TagName] = Field(default_factory=list)
-    """Tags: ``--tasks <tag>`` selects every task carrying it (no aggregate score)."""
+    """Tags (names, as ``task``): ``--tasks <tag>`` selects every task carrying it; a tag has no
+    aggregate score."""
     description: str = ""
     """Free text shown by ``harness tasks``."""
     modality: Modality
@@ -314,13 +341,13 @@ class TaskSpec(StrictModel):
     query: QuerySpec
     """How a row becomes the query."""
     candidates: CandidateSpec
-    """How a row's lists become candidates."""
+    """Where a query's candidates come from and how they render."""
     relevance: Relevance
-    """Which candidates are relevant to each query."""
+    """Which candidates are relevant to each query: one rule, chosen by ``kind``."""
     metrics: MetricSpec = Field(default_factory=MetricSpec)
-    """Metrics and main score."""
+    """Metrics and main score (all defaults when left out)."""
     video: VideoSpec = Field(default_factory=VideoSpec)
-    """Frame sampling of video inputs."""
+    """Frame sampling of video inputs (all defaults when left out)."""
 
     @field_validator("format_version")
     @classmethod
@@ -354,11 +381,11 @@ class GroupSpec(StrictModel):
     """A named set of tasks (or groups, or tags) with an explicit aggregation rule."""
 
     format_version: int = TASK_FORMAT_VERSION
-    """Task-file format version."""
+    """Task-file format version; this harness reads version 1."""
     group: GroupName
     """Unique group name, e.g. ``mmeb_v2_image`` (the same rule as task names)."""
     version: str
-    """Version of this group definition."""
+    """Version of this group definition, recorded with the group's score; quote it, as a task's."""
     task: list[MemberName] = Field(min_length=1)
     """Members: task names, group names or tags (names, not file paths)."""
     aggregate: Literal["mean_of_tasks", "mean_of_children"]

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The house-rule checks, in one place: CI (.ci/run) runs this before the tests, and so should you
+# (CONTRIBUTING.md). Each check runs even when an earlier one failed; the status is 1 if any failed.
+# Needs the test extra: pip install -e ".[test]".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LINTED=(harness tests scripts benchmarks)
+failed=()
+
+check() {
+    echo "+ $*"
+    "$@" || failed+=("$*")
+}
+
+check ruff check "${LINTED[@]}"
+check ruff format --check "${LINTED[@]}"
+check mypy harness
+# Import contracts (import-linter's `lint-imports`, configured in pyproject.toml) join here once
+# the layering refactor has landed.
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    printf 'failed: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
+echo "all checks passed"
