@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from harness.errors import ModelError
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import open_image
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
@@ -37,7 +37,6 @@ from harness.models.checkpoint import (
     unsupported_model_type,
 )
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["DualEncoder", "DualEncoderSettings", "SUPPORTED_MODEL_TYPES", "create_dual_encoder"]
 

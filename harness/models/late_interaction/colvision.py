@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from harness.errors import ModelError
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import open_image
 from harness.models.base import register_model
 from harness.models.checkpoint import (
@@ -32,7 +32,6 @@ from harness.models.checkpoint import (
     unsupported_model_type,
 )
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 MODEL_CLASSES = {"colpali": "ColPaliForRetrieval", "colqwen2": "ColQwen2ForRetrieval"}
 """Checkpoint ``model_type`` → transformers retrieval class."""

@@ -14,13 +14,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import SUPPORTED_MODEL_TYPES, detect_model_type, load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image, load_video
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "VLM2VecQwen2VL", "VLM2VecSettings", "create_vlm2vec", "detect_backbone"]
 

@@ -21,14 +21,13 @@ import numpy as np
 from PIL import Image
 
 from harness.errors import ModelError
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["GmeQwen2VL", "GmeSettings", "create_gme", "gme_prompt"]
 
