@@ -128,8 +128,8 @@ def test_base_model_argument_overrides_the_adapter_config(tmp_path):
 
     encoder = create_encoder("vlm2vec", {"pretrained": str(adapter), "base_model": str(GOLDEN_QWEN2VL)}, "cpu")
 
-    lora = encoder.metadata()["checkpoint"]["lora"]
-    assert lora["base_model"] == str(GOLDEN_QWEN2VL) and lora["merged_modules"] == 3 and lora["r"] == RANK
+    lora = encoder.metadata().checkpoint.lora
+    assert lora.base_model == str(GOLDEN_QWEN2VL) and lora.merged_modules == 3 and lora.r == RANK
 
 
 def test_adapter_whose_base_model_is_missing_is_a_clear_error(tmp_path):

@@ -127,14 +127,14 @@ def test_text_beside_an_image_is_not_used_and_videos_are_refused(colqwen2, input
 
 def test_metadata_records_adapter_checkpoint_size_dim_dtype_and_attention(colqwen2, colqwen2_checkpoint):
     meta = colqwen2.metadata()
-    assert meta["adapter"] == "colqwen2"
-    assert meta["pretrained"] == str(colqwen2_checkpoint)
-    assert meta["model_class"] == "ColQwen2ForRetrieval"
-    assert meta["embedding_dim"] == 16 and meta["similarity"] == "maxsim"
-    assert meta["dtype"] == "float32" and meta["attn_implementation"] == "sdpa"
-    assert meta["num_parameters"] == sum(p.numel() for p in colqwen2.model.parameters())
-    assert meta["query_prefix"] == "Query: " and "revision" in meta and "weight_files" in meta
-    json.dumps(meta)
+    assert meta.adapter == "colqwen2"
+    assert meta.pretrained == str(colqwen2_checkpoint)
+    assert meta.model_class == "ColQwen2ForRetrieval"
+    assert meta.embedding_dim == 16 and meta.similarity == "maxsim"
+    assert meta.dtype == "float32" and meta.attn_implementation == "sdpa"
+    assert meta.num_parameters == sum(p.numel() for p in colqwen2.model.parameters())
+    recorded = json.loads(meta.model_dump_json())
+    assert meta.query_prefix == "Query: " and "revision" in recorded and "weight_files" in recorded["checkpoint"]
 
 
 def test_a_checkpoint_of_another_family_is_refused(tiny_checkpoint):

@@ -162,15 +162,15 @@ def test_text_beside_an_image_and_media_markers_in_a_text_are_not_used(colpali, 
 
 def test_metadata_records_adapter_checkpoint_size_dim_dtype_and_prompts(colpali, colpali_checkpoint):
     meta = colpali.metadata()
-    assert meta["adapter"] == "colpali" and meta["model_type"] == "colpali"
-    assert meta["pretrained"] == str(colpali_checkpoint)
-    assert meta["model_class"] == "ColPaliForRetrieval"
-    assert meta["embedding_dim"] == EMBEDDING_DIM and meta["similarity"] == "maxsim"
-    assert meta["dtype"] == "float32" and meta["attn_implementation"] == "sdpa"
-    assert meta["num_parameters"] == sum(p.numel() for p in colpali.model.parameters())
-    assert meta["query_prefix"] == "Question: " and meta["visual_prompt_prefix"] == "Describe the image."
-    assert "revision" in meta and "model.safetensors" in meta["weight_files"]
-    json.dumps(meta)
+    assert meta.adapter == "colpali" and meta.model_type == "colpali"
+    assert meta.pretrained == str(colpali_checkpoint)
+    assert meta.model_class == "ColPaliForRetrieval"
+    assert meta.embedding_dim == EMBEDDING_DIM and meta.similarity == "maxsim"
+    assert meta.dtype == "float32" and meta.attn_implementation == "sdpa"
+    assert meta.num_parameters == sum(p.numel() for p in colpali.model.parameters())
+    assert meta.query_prefix == "Question: " and meta.visual_prompt_prefix == "Describe the image."
+    recorded = json.loads(meta.model_dump_json())
+    assert "revision" in recorded and "model.safetensors" in recorded["checkpoint"]["weight_files"]
 
 
 def test_a_checkpoint_of_another_family_is_refused(tiny_checkpoint):

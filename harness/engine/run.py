@@ -20,6 +20,7 @@ import harness
 from harness.distributed import World
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.models.base import Encoder
+from harness.models.metadata import encoder_metadata
 from harness.results.files import ENTRY_FILE, RUN_FILE, task_paths, write_json
 from harness.results.leaderboard import (
     GroupScore,
@@ -83,7 +84,7 @@ def run_tasks(
     (the entry returned on other ranks has no tasks).
     """
     entry = LeaderboardEntry(
-        model=ModelInfo(name=model_name, adapter_metadata=encoder.metadata()),
+        model=ModelInfo(name=model_name, adapter_metadata=encoder_metadata(encoder).model_dump(mode="json")),
         harness=harness_info(),
         run=RunInfo(
             command=list(command),

@@ -9,12 +9,26 @@ from harness.models.base import (
     register_model,
     registered_models,
 )
+from harness.models.metadata import (
+    METADATA_FORMAT_VERSION,
+    CheckpointFacts,
+    EncoderMetadata,
+    LoraFacts,
+    encoder_metadata,
+    metadata_from_dict,
+)
 
 __all__ = [
     "BACKBONE_ADAPTERS",
+    "METADATA_FORMAT_VERSION",
+    "CheckpointFacts",
     "Encoder",
+    "EncoderMetadata",
+    "LoraFacts",
     "adapter_for_backbone",
     "create_encoder",
+    "encoder_metadata",
+    "metadata_from_dict",
     "parse_model_args",
     "register_model",
     "registered_models",

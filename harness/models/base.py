@@ -9,6 +9,7 @@ import numpy as np
 
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
+from harness.models.metadata import EncoderMetadata
 
 
 @runtime_checkable
@@ -19,8 +20,12 @@ class Encoder(Protocol):
         """Embed ``inputs`` (queries or candidates) as a ``[len(inputs), dim]`` float32 array."""
         ...
 
-    def metadata(self) -> dict[str, Any]:
-        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device."""
+    def metadata(self) -> EncoderMetadata:
+        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device.
+
+        Read it through :func:`harness.models.encoder_metadata`, which also accepts the plain dict
+        older plugins return (converted and validated there, once).
+        """
         ...
 
 

@@ -24,6 +24,7 @@ from harness.models.checkpoint import (
     to_embeddings,
     unsupported_model_type,
 )
+from harness.models.metadata import EncoderMetadata
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "TextEncoder", "TextEncoderSettings", "create_text_encoder", "pool"]
@@ -109,21 +110,21 @@ class TextEncoder:
             pool(hidden.float(), tokens["attention_mask"], self.settings.pooling), normalize=self.settings.normalize
         )
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """Settings and environment needed to reproduce the embeddings."""
-        return {
+        return EncoderMetadata(
             **describe_model(
                 self.model,
                 adapter="text_encoder",
                 embedding_dim=self.model.config.hidden_size,
                 dtype=self.dtype,
                 device=self.device,
+                attn_implementation=self.attn_implementation,
             ),
-            "pretrained": self.settings.pretrained,
-            "revision": self.settings.revision,
-            "settings": self.settings.model_dump(),
-            "checkpoint": local_checkpoint_facts(self.settings.pretrained),
-            "attn_implementation": self.attn_implementation,
-            "pooling": self.settings.pooling,
-            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
-        }
+            pretrained=self.settings.pretrained,
+            revision=self.settings.revision,
+            settings=self.settings.model_dump(),
+            checkpoint=local_checkpoint_facts(self.settings.pretrained),
+            pooling=self.settings.pooling,
+            similarity="cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
+        )

@@ -15,6 +15,7 @@ from harness.models.lora import (
     merge_lora,
     missing_base_error,
 )
+from harness.models.metadata import CheckpointFacts
 from harness.models.weights import load_pretrained
 
 MODEL_CLASSES = {"qwen2_vl": "Qwen2VLForConditionalGeneration", "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration"}
@@ -33,7 +34,7 @@ class LoadedCheckpoint:
     processor_revision: str | None
     lora: LoraCheckpoint | None = None
     merged_modules: int = 0
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: CheckpointFacts = field(default_factory=CheckpointFacts)
     """Checkpoint facts for the results (local path, weight files, adapter description)."""
 
 
@@ -93,7 +94,7 @@ def load_checkpoint(
             f"{lora.base_model!r}",
             file=sys.stderr,
         )
-        loaded.facts = {**loaded.facts, "lora": {**lora.describe(), "merged_modules": loaded.merged_modules}}
+        loaded.facts = local_checkpoint_facts(pretrained, lora=lora.describe(loaded.merged_modules))
         # An adapter folder that ships no tokenizer is read with its base model's processor.
         if checkpoint_file(pretrained, "tokenizer_config.json", revision) is None:
             loaded.processor_source, loaded.processor_revision = lora.base_model, None
