@@ -1,7 +1,7 @@
 """Late interaction: ColQwen2 token matrices, MaxSim scoring and memory-bounded ranking.
 
-The model is a tiny random ColQwen2 built here from the golden tiny Qwen2-VL config and
-tokenizer; the ranking tests use random token matrices.
+The model is a tiny random ColQwen2 built from the golden tiny Qwen2-VL config and tokenizer
+(``tiny_checkpoints.tiny_colqwen2``); the ranking tests use random token matrices.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_checkpoints import tiny_colqwen2
 
 from harness.engine.maxsim import MaxSimBudget, maxsim_scores, rank_global_maxsim, rank_local_maxsim
 from harness.engine.tokens import TokenStore, read_token_embeddings
@@ -23,26 +24,8 @@ MEDIA = Path(__file__).parent / "data" / "golden" / "media"
 
 
 @pytest.fixture(scope="module")
-def colqwen2_checkpoint(tmp_path_factory, tiny_checkpoint) -> Path:
-    from transformers import (
-        AutoConfig,
-        AutoImageProcessor,
-        AutoTokenizer,
-        ColQwen2Config,
-        ColQwen2ForRetrieval,
-        ColQwen2Processor,
-    )
-
-    folder = tmp_path_factory.mktemp("tiny-colqwen2")
-    torch.manual_seed(0)
-    config = ColQwen2Config(vlm_config=AutoConfig.from_pretrained(tiny_checkpoint).to_dict(), embedding_dim=16)
-    ColQwen2ForRetrieval(config).save_pretrained(folder)
-    processor = ColQwen2Processor(
-        image_processor=AutoImageProcessor.from_pretrained(tiny_checkpoint),
-        tokenizer=AutoTokenizer.from_pretrained(tiny_checkpoint),
-    )
-    processor.save_pretrained(folder)
-    return folder
+def colqwen2_checkpoint(tmp_path_factory) -> Path:
+    return tiny_colqwen2(tmp_path_factory.mktemp("tiny-colqwen2"))
 
 
 @pytest.fixture(scope="module")
