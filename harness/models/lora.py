@@ -57,7 +57,8 @@ class LoraCheckpoint:
             return LoraFacts.model_validate(facts)
         except ValidationError as error:
             first = error.errors()[0]
-            raise ModelError(f"{self.adapter}: adapter_config.json: '{first['loc'][0]}': {first['msg']}") from None
+            problem = f"'{first['loc'][0]}': {first['msg']} (got {first['input']!r:.60})"
+            raise ModelError(f"{self.adapter}: adapter_config.json: {problem}") from None
 
 
 def find_lora_checkpoint(checkpoint: str, revision: str | None, base_model: str | None) -> LoraCheckpoint | None:
