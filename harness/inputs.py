@@ -1,7 +1,19 @@
-"""The input records that flow from task data to model adapters.
+"""The record contract between the data layer and the model adapters.
 
-They sit outside both layers so that neither imports the other: the data layer builds
-``EncodeInput`` values, adapters consume them (loading media through ``harness.media``).
+The data layer turns each query and each candidate of a task into an :class:`EncodeInput`;
+an adapter turns a batch of them into embeddings. Neither side imports the other: both import
+this module, and nothing here knows of task files, templates or torch.
+
+* **A record** holds a text and at most the media that text refers to: an image (a path under
+  the task's media root, or in-memory :class:`ImageData`) and/or a video (a :class:`VideoRef`
+  with the frames already sampled). Paths are resolved and checked by the data layer.
+* **Markers.** The text says where a medium goes with the backbone-neutral
+  :data:`IMAGE_MARKER` / :data:`VIDEO_MARKER` (task templates write them as ``{{ IMAGE }}`` /
+  ``{{ VIDEO }}``); each adapter replaces them with its own visual tokens, or removes them.
+* **Sides.** A :data:`Side` says whether a batch holds queries or candidates, for adapters that
+  treat the two differently (prefixes, prompts); records themselves are the same on both sides.
+
+Media bytes are loaded by the adapters, through ``harness.media``.
 """
 
 from __future__ import annotations
@@ -11,7 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+__all__ = ["IMAGE_MARKER", "VIDEO_MARKER", "EncodeInput", "ImageData", "Side", "VideoRef"]
+
+IMAGE_MARKER = "<|image|>"
+"""Backbone-neutral marker for "the image goes here"; adapters replace it with their own token."""
+VIDEO_MARKER = "<|video|>"
+"""Backbone-neutral marker for "the video goes here"."""
+
 Side = Literal["query", "candidate"]
+"""Which side of a task a batch of records is encoded for."""
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,9 @@ def test_fusion_image_ignores_the_text_and_refuse_rejects_it(family):
 def test_metadata_records_model_facts(encoder, family):
     meta = encoder.metadata()
 
-    assert meta["adapter"] == family[0]
-    assert meta["embedding_dim"] == encoder.encode([EncodeInput(text="cat")], "query").shape[1]
-    assert meta["num_parameters"] == sum(p.numel() for p in encoder.model.parameters())
-    assert meta["dtype"] == "float32" and meta["attn_implementation"] == "sdpa"
-    assert meta["checkpoint"]["local_path"] == str(family[1].resolve())
-    assert meta["similarity"].startswith("cosine")
+    assert meta.adapter == family[0]
+    assert meta.embedding_dim == encoder.encode([EncodeInput(text="cat")], "query").shape[1]
+    assert meta.num_parameters == sum(p.numel() for p in encoder.model.parameters())
+    assert meta.dtype == "float32" and meta.attn_implementation == "sdpa"
+    assert meta.checkpoint.local_path == str(family[1].resolve())
+    assert meta.similarity.startswith("cosine")

@@ -128,8 +128,8 @@ def test_base_model_argument_overrides_the_adapter_config(tmp_path):
 
     encoder = create_encoder("vlm2vec", {"pretrained": str(adapter), "base_model": str(GOLDEN_QWEN2VL)}, "cpu")
 
-    lora = encoder.metadata()["checkpoint"]["lora"]
-    assert lora["base_model"] == str(GOLDEN_QWEN2VL) and lora["merged_modules"] == 3 and lora["r"] == RANK
+    lora = encoder.metadata().checkpoint.lora
+    assert lora.base_model == str(GOLDEN_QWEN2VL) and lora.merged_modules == 3 and lora.r == RANK
 
 
 def test_adapter_whose_base_model_is_missing_is_a_clear_error(tmp_path):
@@ -202,3 +202,14 @@ def test_adapter_update_that_does_not_fit_the_base_weight_is_refused(tmp_path):
         f"{adapter}: the update of 'model.layers.0.self_attn.q_proj' (lora_A [4, 32], lora_B [64, 4]) does not fit "
         f"its weight [64, 64] in the base model '{GOLDEN_QWEN2VL}'"
     )
+
+
+def test_adapter_config_value_of_a_type_the_results_cannot_record_is_named(tmp_path):
+    adapter = write_adapter(tmp_path / "adapter", str(GOLDEN_QWEN2VL))
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    (adapter / "adapter_config.json").write_text(json.dumps({**config, "target_modules": 7}))
+
+    with pytest.raises(ModelError) as error:
+        create_encoder("vlm2vec", {"pretrained": str(adapter), **TINY_ARGS}, "cpu")
+
+    assert str(error.value).startswith(f"{adapter}: adapter_config.json: 'target_modules': ")

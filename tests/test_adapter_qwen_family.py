@@ -108,7 +108,7 @@ def test_vlm2vec_on_qwen2_5_vl_uses_one_dimensional_positions_and_last_token(qwe
     with torch.no_grad():
         hidden = encoder.model(**batch, position_ids=positions, output_hidden_states=True).hidden_states[-1]
     np.testing.assert_allclose(ours, torch.nn.functional.normalize(hidden[0, -1], dim=0).numpy(), atol=1e-5)
-    assert encoder.metadata()["backbone"] == "qwen2_5_vl"
+    assert encoder.metadata().backbone == "qwen2_5_vl"
 
 
 def test_v1_high_resolution_resizes_images_to_1344_square_first(tmp_path):
@@ -126,9 +126,9 @@ def test_v1_high_resolution_resizes_images_to_1344_square_first(tmp_path):
 def test_gme_metadata_records_its_prompt_and_position_rules(gme):
     meta = gme.metadata()
 
-    assert meta["adapter"] == "gme" and meta["positions"] == "mrope" and meta["embedding_dim"] == 64
-    assert meta["num_parameters"] == 219392 and meta["dtype"] == "float32"
-    assert meta["settings"]["system_prompt"] == "You are a helpful assistant."
+    assert meta.adapter == "gme" and meta.positions == "mrope" and meta.embedding_dim == 64
+    assert meta.num_parameters == 219392 and meta.dtype == "float32"
+    assert meta.settings["system_prompt"] == "You are a helpful assistant."
 
 
 def test_checkpoint_that_needs_remote_code_says_so(tmp_path):

@@ -77,10 +77,10 @@ def test_an_input_with_an_image_is_refused_naming_it(bert):
 def test_metadata_records_model_facts(bert):
     meta = create_encoder("text_encoder", {"pretrained": str(bert), "pooling": "cls"}, "cpu").metadata()
 
-    assert meta["adapter"] == "text_encoder" and meta["pooling"] == "cls"
-    assert meta["embedding_dim"] == 32 and meta["num_parameters"] > 0
-    assert meta["dtype"] == "float32" and meta["attn_implementation"] == "sdpa"
-    assert meta["model_type"] == "bert" and meta["resolved_revision"] is None
+    assert meta.adapter == "text_encoder" and meta.pooling == "cls"
+    assert meta.embedding_dim == 32 and meta.num_parameters > 0
+    assert meta.dtype == "float32" and meta.attn_implementation == "sdpa"
+    assert meta.model_type == "bert" and meta.resolved_revision is None
 
 
 def test_pretrained_is_required():

@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.inputs import EncodeInput
+from harness.inputs import IMAGE_MARKER, EncodeInput
 from harness.models import create_encoder
-from harness.taskspec import IMAGE_MARKER
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 MIN_COSINE = 0.99999

@@ -1,7 +1,7 @@
 """Late interaction: ColQwen2 token matrices, MaxSim scoring and memory-bounded ranking.
 
-The model is a tiny random ColQwen2 built here from the golden tiny Qwen2-VL config and
-tokenizer; the ranking tests use random token matrices.
+The model is a tiny random ColQwen2 built from the golden tiny Qwen2-VL config and tokenizer
+(``tiny_checkpoints.tiny_colqwen2``); the ranking tests use random token matrices.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_checkpoints import tiny_colqwen2
 
 from harness.engine.maxsim import MaxSimBudget, maxsim_scores, rank_global_maxsim, rank_local_maxsim
 from harness.engine.tokens import TokenStore, read_token_embeddings
@@ -23,26 +24,8 @@ MEDIA = Path(__file__).parent / "data" / "golden" / "media"
 
 
 @pytest.fixture(scope="module")
-def colqwen2_checkpoint(tmp_path_factory, tiny_checkpoint) -> Path:
-    from transformers import (
-        AutoConfig,
-        AutoImageProcessor,
-        AutoTokenizer,
-        ColQwen2Config,
-        ColQwen2ForRetrieval,
-        ColQwen2Processor,
-    )
-
-    folder = tmp_path_factory.mktemp("tiny-colqwen2")
-    torch.manual_seed(0)
-    config = ColQwen2Config(vlm_config=AutoConfig.from_pretrained(tiny_checkpoint).to_dict(), embedding_dim=16)
-    ColQwen2ForRetrieval(config).save_pretrained(folder)
-    processor = ColQwen2Processor(
-        image_processor=AutoImageProcessor.from_pretrained(tiny_checkpoint),
-        tokenizer=AutoTokenizer.from_pretrained(tiny_checkpoint),
-    )
-    processor.save_pretrained(folder)
-    return folder
+def colqwen2_checkpoint(tmp_path_factory) -> Path:
+    return tiny_colqwen2(tmp_path_factory.mktemp("tiny-colqwen2"))
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +110,14 @@ def test_text_beside_an_image_is_not_used_and_videos_are_refused(colqwen2, input
 
 def test_metadata_records_adapter_checkpoint_size_dim_dtype_and_attention(colqwen2, colqwen2_checkpoint):
     meta = colqwen2.metadata()
-    assert meta["adapter"] == "colqwen2"
-    assert meta["pretrained"] == str(colqwen2_checkpoint)
-    assert meta["model_class"] == "ColQwen2ForRetrieval"
-    assert meta["embedding_dim"] == 16 and meta["similarity"] == "maxsim"
-    assert meta["dtype"] == "float32" and meta["attn_implementation"] == "sdpa"
-    assert meta["num_parameters"] == sum(p.numel() for p in colqwen2.model.parameters())
-    assert meta["query_prefix"] == "Query: " and "revision" in meta and "weight_files" in meta
-    json.dumps(meta)
+    assert meta.adapter == "colqwen2"
+    assert meta.pretrained == str(colqwen2_checkpoint)
+    assert meta.model_class == "ColQwen2ForRetrieval"
+    assert meta.embedding_dim == 16 and meta.similarity == "maxsim"
+    assert meta.dtype == "float32" and meta.attn_implementation == "sdpa"
+    assert meta.num_parameters == sum(p.numel() for p in colqwen2.model.parameters())
+    recorded = json.loads(meta.model_dump_json())
+    assert meta.query_prefix == "Query: " and "revision" in recorded and "weight_files" in recorded["checkpoint"]
 
 
 def test_a_checkpoint_of_another_family_is_refused(tiny_checkpoint):

@@ -1,18 +1,20 @@
 """Late interaction: ColPali (PaliGemma backbone) token matrices and MaxSim scoring.
 
-The checkpoint is a tiny random ColPali built here: a 2-layer Gemma and a 2-layer SigLIP on
-28 px images (patch 14, so 4 image tokens), and a character-level Gemma tokenizer, so a
-prompt's token count is its character count plus its special tokens.
+The checkpoint is a tiny random ColPali (``tiny_checkpoints.tiny_colpali``): a 2-layer Gemma
+and a 2-layer SigLIP on 28 px images (patch 14, so 4 image tokens), and a character-level Gemma
+tokenizer, so a prompt's token count is its character count plus its special tokens.
 """
 
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_checkpoints import COLPALI_EMBEDDING_DIM as EMBEDDING_DIM
+from tiny_checkpoints import COLPALI_IMAGE_TOKENS as IMAGE_TOKENS
+from tiny_checkpoints import tiny_colpali
 
 from harness.engine.maxsim import maxsim_scores
 from harness.inputs import EncodeInput
@@ -21,58 +23,12 @@ from harness.models.late_interaction import is_multivector
 torch = pytest.importorskip("torch")
 
 MEDIA = Path(__file__).parent / "data" / "golden" / "media"
-IMAGE_TOKENS = 4
-"""(28 px / 14 px patches) ** 2."""
-EMBEDDING_DIM = 16
-
-
-def build_tiny_colpali(folder: Path) -> None:
-    """Write a random ColPali checkpoint and its processor (SigLIP images + char-level Gemma tokenizer)."""
-    from transformers import ColPaliConfig, ColPaliForRetrieval, ColPaliProcessor, GemmaTokenizer, SiglipImageProcessor
-
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<image>"]
-    characters = sorted(set(string.ascii_letters + string.digits + string.punctuation + "\n▁"))
-    tokenizer = GemmaTokenizer(vocab={token: i for i, token in enumerate(specials + characters)}, merges=[])
-    image_processor = SiglipImageProcessor(size={"height": 28, "width": 28})
-    image_processor.image_seq_length = IMAGE_TOKENS  # read by the processor, saved in its config
-    processor = ColPaliProcessor(image_processor=image_processor, tokenizer=tokenizer)  # adds <loc>/<seg> tokens
-    processor.save_pretrained(folder)
-    vocab_size = len(processor.tokenizer)
-    vlm_config = {
-        "model_type": "paligemma",
-        "vision_config": {
-            "model_type": "siglip_vision_model",
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": 28,
-            "patch_size": 14,
-            "vision_use_head": False,
-        },
-        "text_config": {
-            "model_type": "gemma",
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-            "head_dim": 16,
-            "vocab_size": vocab_size,
-        },
-        "image_token_index": processor.image_token_id,
-        "vocab_size": vocab_size,
-        "projection_dim": 32,
-        "hidden_size": 32,
-    }
-    torch.manual_seed(0)
-    ColPaliForRetrieval(ColPaliConfig(vlm_config=vlm_config, embedding_dim=EMBEDDING_DIM)).save_pretrained(folder)
 
 
 @pytest.fixture(scope="module")
 def colpali_checkpoint(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-colpali")
-    build_tiny_colpali(folder)
+    tiny_colpali(folder)
     return folder
 
 
@@ -162,15 +118,15 @@ def test_text_beside_an_image_and_media_markers_in_a_text_are_not_used(colpali, 
 
 def test_metadata_records_adapter_checkpoint_size_dim_dtype_and_prompts(colpali, colpali_checkpoint):
     meta = colpali.metadata()
-    assert meta["adapter"] == "colpali" and meta["model_type"] == "colpali"
-    assert meta["pretrained"] == str(colpali_checkpoint)
-    assert meta["model_class"] == "ColPaliForRetrieval"
-    assert meta["embedding_dim"] == EMBEDDING_DIM and meta["similarity"] == "maxsim"
-    assert meta["dtype"] == "float32" and meta["attn_implementation"] == "sdpa"
-    assert meta["num_parameters"] == sum(p.numel() for p in colpali.model.parameters())
-    assert meta["query_prefix"] == "Question: " and meta["visual_prompt_prefix"] == "Describe the image."
-    assert "revision" in meta and "model.safetensors" in meta["weight_files"]
-    json.dumps(meta)
+    assert meta.adapter == "colpali" and meta.model_type == "colpali"
+    assert meta.pretrained == str(colpali_checkpoint)
+    assert meta.model_class == "ColPaliForRetrieval"
+    assert meta.embedding_dim == EMBEDDING_DIM and meta.similarity == "maxsim"
+    assert meta.dtype == "float32" and meta.attn_implementation == "sdpa"
+    assert meta.num_parameters == sum(p.numel() for p in colpali.model.parameters())
+    assert meta.query_prefix == "Question: " and meta.visual_prompt_prefix == "Describe the image."
+    recorded = json.loads(meta.model_dump_json())
+    assert "revision" in recorded and "model.safetensors" in recorded["checkpoint"]["weight_files"]
 
 
 def test_a_checkpoint_of_another_family_is_refused(tiny_checkpoint):

@@ -46,28 +46,60 @@ def test_installed_plugins_are_listed_by_harness_models(plugin_path):
     assert "tiny_chars_module" in listed.stdout
 
 
-@pytest.mark.parametrize("name", ["tiny_chars", "tiny_chars_module"])
-def test_a_plugin_adapter_runs_a_demo_task(plugin_path, tmp_path, name):
+@pytest.fixture(scope="module")
+def demo_run(plugin_path, tmp_path_factory):
+    """``demo_run(name)``: the plugin adapter ``name`` run on one demo task (once per module), and its output folder."""
     from harness.demo import demo_paths
 
-    out = tmp_path / "out"
-    ran = run_harness(
-        plugin_path,
-        "run",
-        "--model",
-        name,
-        "--tasks",
-        "demo_shape_color_cls",
-        "--data_basedir",
-        str(demo_paths().data_basedir),
-        "--output_path",
-        str(out),
-    )
+    runs: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
+
+    def run(name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        if name not in runs:
+            out = tmp_path_factory.mktemp(name) / "out"
+            basedir = str(demo_paths().data_basedir)
+            arguments = ["--model", name, "--tasks", "demo_shape_color_cls", "--data_basedir", basedir]
+            runs[name] = run_harness(plugin_path, "run", *arguments, "--output_path", str(out)), out
+        return runs[name]
+
+    return run
+
+
+@pytest.mark.parametrize("name", ["tiny_chars", "tiny_chars_module"])
+def test_a_plugin_adapter_runs_a_demo_task(demo_run, name):
+    ran, out = demo_run(name)
 
     assert ran.returncode == 0, ran.stderr
     entry = json.loads((out / "leaderboard.json").read_text())
     assert entry["model"]["name"] == name
     assert entry["model"]["adapter_metadata"]["adapter"] == "tiny_chars"
+
+
+def test_a_plugins_metadata_record_is_written_as_it_reports_it(demo_run):
+    ran, out = demo_run("tiny_chars")
+
+    assert ran.returncode == 0, ran.stderr
+    recorded = json.loads((out / "leaderboard.json").read_text())["model"]["adapter_metadata"]
+    assert recorded == {
+        "format_version": 1,
+        "adapter": "tiny_chars",
+        "num_parameters": 0,
+        "embedding_dim": 26,
+        "dtype": "float32",
+    }
+
+
+def test_a_plugins_metadata_dict_is_recorded_typed_with_its_own_keys_under_details(demo_run):
+    ran, out = demo_run("tiny_chars_module")
+
+    assert ran.returncode == 0, ran.stderr
+    recorded = json.loads((out / "leaderboard.json").read_text())["model"]["adapter_metadata"]
+    assert recorded == {
+        "format_version": 1,
+        "adapter": "tiny_chars",
+        "num_parameters": 0,
+        "embedding_dim": 26,
+        "details": {"alphabet": "a-z"},
+    }
 
 
 def test_plugins_are_not_visible_without_the_package(plugin_path):

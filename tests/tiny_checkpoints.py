@@ -121,6 +121,85 @@ def tiny_qwen2_5_vl(folder: Path) -> Path:
     return folder
 
 
+def tiny_colqwen2(folder: Path) -> Path:
+    """A ColQwen2 checkpoint on the golden tiny Qwen2-VL config and tokenizer, 16-dim token vectors."""
+    import torch
+    from transformers import (
+        AutoConfig,
+        AutoImageProcessor,
+        AutoTokenizer,
+        ColQwen2Config,
+        ColQwen2ForRetrieval,
+        ColQwen2Processor,
+    )
+
+    torch.manual_seed(0)
+    config = ColQwen2Config(vlm_config=AutoConfig.from_pretrained(GOLDEN_QWEN2VL).to_dict(), embedding_dim=16)
+    ColQwen2ForRetrieval(config).save_pretrained(folder)
+    processor = ColQwen2Processor(
+        image_processor=AutoImageProcessor.from_pretrained(GOLDEN_QWEN2VL),
+        tokenizer=AutoTokenizer.from_pretrained(GOLDEN_QWEN2VL),
+    )
+    processor.save_pretrained(folder)
+    return folder
+
+
+COLPALI_IMAGE_TOKENS = 4
+"""Image tokens of :func:`tiny_colpali`: (28 px / 14 px patches) ** 2."""
+COLPALI_EMBEDDING_DIM = 16
+"""Token-vector width of :func:`tiny_colpali`."""
+
+
+def tiny_colpali(folder: Path) -> Path:
+    """A ColPali checkpoint: a 2-layer Gemma and a 2-layer SigLIP on 28 px images (patch 14, so
+    :data:`COLPALI_IMAGE_TOKENS` image tokens), and a character-level Gemma tokenizer, so a prompt's
+    token count is its character count plus its special tokens."""
+    import string
+
+    import torch
+    from transformers import ColPaliConfig, ColPaliForRetrieval, ColPaliProcessor, GemmaTokenizer, SiglipImageProcessor
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<image>"]
+    characters = sorted(set(string.ascii_letters + string.digits + string.punctuation + "\n▁"))
+    tokenizer = GemmaTokenizer(vocab={token: i for i, token in enumerate(specials + characters)}, merges=[])
+    image_processor = SiglipImageProcessor(size={"height": 28, "width": 28})
+    image_processor.image_seq_length = COLPALI_IMAGE_TOKENS  # read by the processor, saved in its config
+    processor = ColPaliProcessor(image_processor=image_processor, tokenizer=tokenizer)  # adds <loc>/<seg> tokens
+    processor.save_pretrained(folder)
+    vocab_size = len(processor.tokenizer)
+    vlm_config = {
+        "model_type": "paligemma",
+        "vision_config": {
+            "model_type": "siglip_vision_model",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 28,
+            "patch_size": 14,
+            "vision_use_head": False,
+        },
+        "text_config": {
+            "model_type": "gemma",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "vocab_size": vocab_size,
+        },
+        "image_token_index": processor.image_token_id,
+        "vocab_size": vocab_size,
+        "projection_dim": 32,
+        "hidden_size": 32,
+    }
+    torch.manual_seed(0)
+    config = ColPaliConfig(vlm_config=vlm_config, embedding_dim=COLPALI_EMBEDDING_DIM)
+    ColPaliForRetrieval(config).save_pretrained(folder)
+    return folder
+
+
 def as_pickle_checkpoint(source: Path, folder: Path) -> Path:
     """A copy of ``source`` whose weights are a pickle ``pytorch_model.bin`` (torch.save of the state dict).
 

@@ -73,7 +73,7 @@ class RichReporter:
 
 def print_summary(entry: RunFile) -> None:
     """The summary table (scores ×100, as leaderboards show them) on stdout."""
-    table = Table(title=f"{entry.model.name}: {entry.model.adapter_metadata.get('pretrained', '')}")
+    table = Table(title=f"{entry.model.name}: {entry.model.adapter_metadata.pretrained or ''}")
     for column in ("name", "kind", "metric", "score", "n"):
         table.add_column(column, justify="right" if column in ("score", "n") else "left")
     for row in summary_rows(entry):

@@ -32,7 +32,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     parser.add_argument("--data_basedir", type=Path, help="folder that task data and media paths are relative to")
-    parser.add_argument("--output_path", type=Path, help="folder for result files (default results/<checkpoint folder name or hub id>)")
+    parser.add_argument(
+        "--output_path", type=Path, help="folder for result files (default results/<checkpoint folder name or hub id>)"
+    )
     parser.add_argument("--limit", type=int, help="evaluate only the first N rows of each task (partial run)")
     parser.add_argument("--data_source", choices=["auto", "local", "hub"], default="auto")
     parser.add_argument("--predictions", choices=["topk", "full"], default="topk", help="ranking depth in _pred.jsonl")

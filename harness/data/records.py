@@ -19,7 +19,7 @@ from harness.data.corpus import Qrels, basedir_of, check_qrels_documents, image_
 from harness.data.paths import resolve_inside
 from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError
-from harness.inputs import EncodeInput, ImageData, VideoRef
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, ImageData, VideoRef
 from harness.media.video import natural_key, sample_video
 from harness.taskspec.schema import (
     CandidateFlagRelevance,
@@ -30,7 +30,7 @@ from harness.taskspec.schema import (
     VideoSpec,
 )
 from harness.taskspec.template_refs import attributes_read
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
+from harness.taskspec.templates import TemplateError, render
 
 
 @dataclass(frozen=True)

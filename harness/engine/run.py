@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import harness
 from harness.distributed import World
+from harness.encoder_metadata import encoder_metadata
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.models.base import Encoder
 from harness.results.aggregation import GroupRule, group_score, task_means
@@ -75,7 +76,7 @@ def run_tasks(
     (the entry returned on other ranks has no tasks).
     """
     entry = RunFile(
-        model=ModelInfo(name=model_name, adapter_metadata=encoder.metadata()),
+        model=ModelInfo(name=model_name, adapter_metadata=encoder_metadata(encoder)),
         harness=harness_info(),
         run=RunInfo(
             command=list(command),

@@ -48,12 +48,12 @@ def migrate_run_entry(
         scores.setdefault(score.modality, {})[task] = _task_result(task, score)
     meta = run.model.adapter_metadata
     card = {
-        "name": model_name or default_model_name(run.model.name, meta),
-        "revision": meta.get("resolved_revision") or meta.get("revision"),
-        "adapter": meta.get("adapter", run.model.name),
-        "settings": meta.get("settings", {}),
-        "dtype": meta.get("dtype"),
-        "num_parameters": meta.get("num_parameters"),
+        "name": model_name or default_model_name(run.model.name, meta.pretrained),
+        "revision": meta.resolved_revision or meta.revision,
+        "adapter": meta.adapter or run.model.name,
+        "settings": meta.settings or {},
+        "dtype": meta.dtype,
+        "num_parameters": meta.num_parameters,
     }
     provenance = {
         "kind": "harness_run",
@@ -62,7 +62,7 @@ def migrate_run_entry(
         "harness_commit": run.harness.git_commit,
         "python": run.harness.python,
         "packages": run.harness.packages,
-        "hardware": " / ".join(str(meta[key]) for key in ("device", "device_name") if meta.get(key)) or None,
+        "hardware": " / ".join(str(part) for part in (meta.device, meta.device_name) if part) or None,
         "command": run.run.command,
         "data_source": run.run.data_source,
     }
@@ -130,10 +130,9 @@ def infer_benchmark(run: RunFile) -> Benchmark:
     return validated(Benchmark, {"name": name, "version": version}, where=f"groups.{name}")
 
 
-def default_model_name(registry_name: str, adapter_metadata: dict[str, Any]) -> str:
+def default_model_name(registry_name: str, pretrained: str | None) -> str:
     """The checkpoint as given (a hub id), or the last two parts of a local path."""
-    pretrained = adapter_metadata.get("pretrained")
-    if not isinstance(pretrained, str) or not pretrained:
+    if not pretrained:
         return registry_name
     path = Path(pretrained)
     if path.is_absolute() or pretrained.startswith(".") or len(path.parts) > 2:

@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 
@@ -19,8 +20,12 @@ class Encoder(Protocol):
         """Embed ``inputs`` (queries or candidates) as a ``[len(inputs), dim]`` float32 array."""
         ...
 
-    def metadata(self) -> dict[str, Any]:
-        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device."""
+    def metadata(self) -> EncoderMetadata:
+        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device.
+
+        Read it through :func:`harness.models.encoder_metadata`, which also accepts the plain dict
+        older plugins return (converted and validated there, once).
+        """
         ...
 
 

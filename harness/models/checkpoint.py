@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.encoder_metadata import CheckpointFacts, LoraFacts
 from harness.errors import ModelError
 from harness.models.settings import CheckpointSettings, Runtime
 from harness.models.weights import first_line, load_pretrained
@@ -99,8 +100,12 @@ def unsupported_model_type(
     )
 
 
-def describe_model(model: Any, *, adapter: str, embedding_dim: int, dtype: str, device: str) -> dict[str, Any]:
-    """The facts every adapter records in results: revision, size, dtype, attention, versions."""
+def describe_model(
+    model: Any, *, adapter: str, embedding_dim: int, dtype: str, device: str, attn_implementation: str | None = None
+) -> dict[str, Any]:
+    """The facts every adapter records in results (revision, size, dtype, attention, versions), as
+    keyword arguments of :class:`EncoderMetadata`; ``attn_implementation`` as the adapter asked for it,
+    else as the model's config says."""
     import torch
     import transformers
 
@@ -116,7 +121,9 @@ def describe_model(model: Any, *, adapter: str, embedding_dim: int, dtype: str, 
         "dtype": dtype,
         "device": device,
         "device_name": device_name(device),
-        "attn_implementation": getattr(config, "_attn_implementation", None),
+        "attn_implementation": (
+            attn_implementation if attn_implementation is not None else getattr(config, "_attn_implementation", None)
+        ),
         "torch_version": torch.__version__,
         "transformers_version": transformers.__version__,
     }
@@ -139,10 +146,13 @@ def device_name(device: str) -> str:
     return f"{platform.machine()} CPU ({model or 'unknown model'})"
 
 
-def local_checkpoint_facts(checkpoint: str) -> dict[str, Any]:
-    """For a local folder (which has no commit hash): its absolute path and its weight files with their sizes."""
+def local_checkpoint_facts(checkpoint: str, lora: LoraFacts | None = None) -> CheckpointFacts:
+    """For a local folder (which has no commit hash): its absolute path and its weight files with their
+    sizes; and the LoRA adapter merged from it, if any. Empty for a hub checkpoint that is no adapter."""
     folder = Path(checkpoint)
-    if not folder.is_dir():
-        return {}
-    weights = sorted(folder.glob("*.safetensors"))  # the only weights loaded (harness.models.weights)
-    return {"local_path": str(folder.resolve()), "weight_files": {path.name: path.stat().st_size for path in weights}}
+    facts: dict[str, Any] = {} if lora is None else {"lora": lora}
+    if folder.is_dir():
+        weights = sorted(folder.glob("*.safetensors"))  # the only weights loaded (harness.models.weights)
+        sizes = {path.name: path.stat().st_size for path in weights}
+        facts = {"local_path": str(folder.resolve()), "weight_files": sizes, **facts}
+    return CheckpointFacts(**facts)

@@ -22,8 +22,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import open_image
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
@@ -37,7 +38,6 @@ from harness.models.checkpoint import (
     unsupported_model_type,
 )
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["DualEncoder", "DualEncoderSettings", "SUPPORTED_MODEL_TYPES", "create_dual_encoder"]
 
@@ -147,28 +147,28 @@ class DualEncoder:
             return load_video_frames(item.video)
         return []
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """Settings and environment needed to reproduce the embeddings."""
-        return {
+        return EncoderMetadata(
             **describe_model(
                 self.model,
                 adapter="clip" if self.model_type == "clip" else "siglip",
                 embedding_dim=self._embedding_dim(),
                 dtype=self.dtype,
                 device=self.device,
+                attn_implementation=self.attn_implementation,
             ),
-            "pretrained": self.settings.pretrained,
-            "revision": self.settings.revision,
-            "settings": self.settings.model_dump(),
-            "checkpoint": local_checkpoint_facts(self.settings.pretrained),
-            "attn_implementation": self.attn_implementation,
-            "pooling": "the model's own pooled, projected tower output",
-            "similarity": "cosine (dot product of L2-normalised embeddings)",
-            "fusion": self.settings.fusion,
-            "video": self.settings.video,
-            "max_length": self.max_length,
-            "image_processor": type(self.image_processor).__name__,
-        }
+            pretrained=self.settings.pretrained,
+            revision=self.settings.revision,
+            settings=self.settings.model_dump(),
+            checkpoint=local_checkpoint_facts(self.settings.pretrained),
+            pooling="the model's own pooled, projected tower output",
+            similarity="cosine (dot product of L2-normalised embeddings)",
+            fusion=self.settings.fusion,
+            video=self.settings.video,
+            max_length=self.max_length,
+            image_processor=type(self.image_processor).__name__,
+        )
 
     def _embedding_dim(self) -> int:
         config = self.model.config

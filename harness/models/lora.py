@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from harness.encoder_metadata import LoraFacts
 from harness.errors import ModelError
 from harness.models.weights import pickle_refused, read_safetensors
 
@@ -44,10 +47,18 @@ class LoraCheckpoint:
     config: dict[str, Any] = field(repr=False)
     """The parsed ``adapter_config.json``."""
 
-    def describe(self) -> dict[str, Any]:
-        """What the results record about the adapter."""
+    def describe(self, merged_modules: int) -> LoraFacts:
+        """What the results record about the adapter, once ``merged_modules`` modules were merged;
+        ``ModelError`` naming adapter_config.json when a value recorded has an unexpected type."""
         keys = ("peft_type", "r", "lora_alpha", "use_dora", "use_rslora", "target_modules")
-        return {"adapter": self.adapter, "base_model": self.base_model, **{k: self.config.get(k) for k in keys}}
+        given = {k: self.config.get(k) for k in keys}
+        try:
+            facts = {"adapter": self.adapter, "base_model": self.base_model, **given, "merged_modules": merged_modules}
+            return LoraFacts.model_validate(facts)
+        except ValidationError as error:
+            first = error.errors()[0]
+            problem = f"'{first['loc'][0]}': {first['msg']} (got {first['input']!r:.60})"
+            raise ModelError(f"{self.adapter}: adapter_config.json: {problem}") from None
 
 
 def find_lora_checkpoint(checkpoint: str, revision: str | None, base_model: str | None) -> LoraCheckpoint | None:

@@ -7,7 +7,10 @@ A plugin package adds, in its ``pyproject.toml``::
     other-model = "my_package.adapter:create"   # or an encoder factory, registered as "other-model"
 
 Plugins load once per process, after the built-in adapters; a plugin that fails to load is an
-error naming it (never skipped silently).
+error naming it (never skipped silently). A plugin's encoder implements ``Encoder``; its
+``metadata()`` returns an ``EncoderMetadata`` (facts with no field of their own go in its
+``details``). A plain dict, as plugins returned before ``EncoderMetadata`` existed, is still
+accepted and converted (``harness.encoder_metadata``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
@@ -109,21 +110,21 @@ class TextEncoder:
             pool(hidden.float(), tokens["attention_mask"], self.settings.pooling), normalize=self.settings.normalize
         )
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """Settings and environment needed to reproduce the embeddings."""
-        return {
+        return EncoderMetadata(
             **describe_model(
                 self.model,
                 adapter="text_encoder",
                 embedding_dim=self.model.config.hidden_size,
                 dtype=self.dtype,
                 device=self.device,
+                attn_implementation=self.attn_implementation,
             ),
-            "pretrained": self.settings.pretrained,
-            "revision": self.settings.revision,
-            "settings": self.settings.model_dump(),
-            "checkpoint": local_checkpoint_facts(self.settings.pretrained),
-            "attn_implementation": self.attn_implementation,
-            "pooling": self.settings.pooling,
-            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
-        }
+            pretrained=self.settings.pretrained,
+            revision=self.settings.revision,
+            settings=self.settings.model_dump(),
+            checkpoint=local_checkpoint_facts(self.settings.pretrained),
+            pooling=self.settings.pooling,
+            similarity="cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
+        )

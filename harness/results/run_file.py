@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from harness.encoder_metadata import EncoderMetadata, metadata_from_dict
+from harness.errors import ModelError
 from harness.results.aggregation import TaskMain
 
 RUN_FILE_SCHEMA_VERSION = "1.0"
@@ -80,6 +82,15 @@ class GroupScore(_Strict):
     """True when every leaf task was evaluated in this run."""
 
 
+def _as_encoder_metadata(value: Any) -> Any:
+    if isinstance(value, Mapping) and not isinstance(value, EncoderMetadata):
+        try:
+            return metadata_from_dict(value, source="run file model.adapter_metadata")
+        except ModelError as error:  # pydantic reports ValueErrors with the field's location
+            raise ValueError(str(error)) from None
+    return value
+
+
 class ModelInfo(_Strict):
     """The model as the adapter describes it (free-form beyond the named keys)."""
 
@@ -87,8 +98,10 @@ class ModelInfo(_Strict):
 
     name: str
     """Registry name given as --model."""
-    adapter_metadata: dict[str, Any]
-    """Adapter, checkpoint, revision, settings, dtype, device, attention, parameter count."""
+    adapter_metadata: Annotated[EncoderMetadata, BeforeValidator(_as_encoder_metadata)]
+    """What the adapter reported (checkpoint, revision, settings, dtype, device, attention,
+    parameter count ...): :class:`harness.encoder_metadata.EncoderMetadata`. A plain mapping (an
+    older run file, a plugin) is read as one, its unknown keys under ``details``."""
 
 
 class HarnessInfo(_Strict):

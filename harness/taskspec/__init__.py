@@ -1,5 +1,6 @@
 """Task files: schema, safe loading, templates and name resolution (no torch here)."""
 
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER  # re-exported for compatibility; defined in harness.inputs
 from harness.taskspec.index import LoadedGroup, LoadedTask, Selection, TaskIndex, builtin_task_dir, load_task_file
 from harness.taskspec.names import NAME_MAX_LENGTH, NAME_PATTERN, check_name
 from harness.taskspec.schema import (
@@ -11,7 +12,7 @@ from harness.taskspec.schema import (
     QuerySpec,
     TaskSpec,
 )
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER, TemplateError, render
+from harness.taskspec.templates import TemplateError, render
 
 __all__ = [
     "IMAGE_MARKER",

@@ -20,16 +20,12 @@ from typing import Any, cast
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SecurityError
 
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER
 from harness.taskspec.limits import TEMPLATE_MAX_CHARS
 from harness.taskspec.template_budget import TemplateError, begin_render, end_render
 from harness.taskspec.template_sandbox import BoundedEnvironment
 
 __all__ = ["IMAGE_MARKER", "VIDEO_MARKER", "TemplateError", "check_template", "render"]
-
-IMAGE_MARKER = "<|image|>"
-"""Backbone-neutral marker for "the image goes here"; adapters replace it with their own token."""
-VIDEO_MARKER = "<|video|>"
-"""Backbone-neutral marker for "the video goes here"."""
 
 
 def _basename(path: str) -> str:

@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import open_image
 from harness.models.base import register_model
 from harness.models.checkpoint import (
@@ -32,7 +33,6 @@ from harness.models.checkpoint import (
     unsupported_model_type,
 )
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 MODEL_CLASSES = {"colpali": "ColPaliForRetrieval", "colqwen2": "ColQwen2ForRetrieval"}
 """Checkpoint ``model_type`` → transformers retrieval class."""
@@ -115,9 +115,9 @@ class ColVisionRetriever:
         mask = batch["attention_mask"].bool()
         return [embeddings[i][mask[i]].cpu().numpy().astype(np.float32, copy=False) for i in range(len(mask))]
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """Settings and environment needed to reproduce the embeddings."""
-        return {
+        return EncoderMetadata(
             **describe_model(
                 self.model,
                 adapter=self.adapter,
@@ -125,15 +125,15 @@ class ColVisionRetriever:
                 dtype=self.dtype,
                 device=self.device,
             ),
-            "pretrained": self.pretrained,
-            "revision": self.settings.revision,
-            "settings": self.settings.model_dump(),
-            "similarity": "maxsim",
-            "query_prefix": self.processor.query_prefix,
-            "visual_prompt_prefix": self.processor.visual_prompt_prefix,
-            "text_beside_images": "ignored (fixed visual prompt)",
-            **local_checkpoint_facts(self.pretrained),
-        }
+            pretrained=self.pretrained,
+            revision=self.settings.revision,
+            settings=self.settings.model_dump(),
+            checkpoint=local_checkpoint_facts(self.pretrained),
+            similarity="maxsim",
+            query_prefix=self.processor.query_prefix,
+            visual_prompt_prefix=self.processor.visual_prompt_prefix,
+            text_beside_images="ignored (fixed visual prompt)",
+        )
 
 
 def _query_text(text: str) -> str:

@@ -8,10 +8,11 @@ registers like any adapter) but that raises, and the engine recognises the adapt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from harness.encoder_metadata import EncoderMetadata
 from harness.inputs import EncodeInput, Side
 
 
@@ -23,8 +24,8 @@ class MultiVectorEncoder(Protocol):
         """One token matrix per input, padding tokens removed, so a matrix never depends on its batch."""
         ...
 
-    def metadata(self) -> dict[str, Any]:
-        """Everything needed to reproduce the run: checkpoint, revision, settings, dtype, device."""
+    def metadata(self) -> EncoderMetadata:
+        """Everything needed to reproduce the run, as ``Encoder.metadata`` (read through ``encoder_metadata``)."""
         ...
 
 

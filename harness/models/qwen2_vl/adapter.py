@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.inputs import EncodeInput, Side
+from harness.encoder_metadata import EncoderMetadata
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import SUPPORTED_MODEL_TYPES, detect_model_type, load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image, load_video
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "VLM2VecQwen2VL", "VLM2VecSettings", "create_vlm2vec", "detect_backbone"]
 
@@ -123,27 +123,27 @@ class VLM2VecQwen2VL:
         # left padding: the last position is the last real token
         return to_embeddings(hidden[:, -1], normalize=self.settings.normalize)
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """Settings and environment needed to reproduce the embeddings."""
-        return {
+        return EncoderMetadata(
             **describe_model(
                 self.model,
                 adapter="vlm2vec",
                 embedding_dim=self.model.config.text_config.hidden_size,
                 dtype=self.dtype,
                 device=self.device,
+                attn_implementation=self.attn_implementation,
             ),
-            "backbone": self.model_type,
-            "pretrained": self.settings.pretrained,
-            "revision": self.settings.revision,
-            "settings": self.settings.model_dump(),
-            "checkpoint": self.loaded.facts,
-            "attn_implementation": self.attn_implementation,
-            "pooling": "last token",
-            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
-            "image_backend": "pil",
-            "positions": "1d",
-        }
+            backbone=self.model_type,
+            pretrained=self.settings.pretrained,
+            revision=self.settings.revision,
+            settings=self.settings.model_dump(),
+            checkpoint=self.loaded.facts,
+            pooling="last token",
+            similarity="cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
+            image_backend="pil",
+            positions="1d",
+        )
 
 
 def detect_backbone(checkpoint: str, revision: str | None, trust_remote_code: bool) -> str:

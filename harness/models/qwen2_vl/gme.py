@@ -20,15 +20,15 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
+from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
-from harness.inputs import EncodeInput, Side
+from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import load_checkpoint
 from harness.models.qwen2_vl.preprocess import build_processor, load_image
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
-from harness.taskspec.templates import IMAGE_MARKER, VIDEO_MARKER
 
 __all__ = ["GmeQwen2VL", "GmeSettings", "create_gme", "gme_prompt"]
 
@@ -133,26 +133,26 @@ class GmeQwen2VL:
         # left padding: the last position is the last real token
         return to_embeddings(hidden[:, -1], normalize=self.settings.normalize)
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """Settings and environment needed to reproduce the embeddings."""
-        return {
+        return EncoderMetadata(
             **describe_model(
                 self.model,
                 adapter="gme",
                 embedding_dim=self.model.config.text_config.hidden_size,
                 dtype=self.dtype,
                 device=self.device,
+                attn_implementation=self.attn_implementation,
             ),
-            "backbone": self.loaded.model_type,
-            "pretrained": self.settings.pretrained,
-            "revision": self.settings.revision,
-            "settings": self.settings.model_dump(),
-            "checkpoint": self.loaded.facts,
-            "attn_implementation": self.attn_implementation,
-            "pooling": "last token",
-            "similarity": "cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
-            "prompt": "GME chat template, vision block first",
-            "video": "middle sampled frame as an image",
-            "image_backend": "pil",
-            "positions": "mrope",
-        }
+            backbone=self.loaded.model_type,
+            pretrained=self.settings.pretrained,
+            revision=self.settings.revision,
+            settings=self.settings.model_dump(),
+            checkpoint=self.loaded.facts,
+            pooling="last token",
+            similarity="cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
+            prompt="GME chat template, vision block first",
+            video="middle sampled frame as an image",
+            image_backend="pil",
+            positions="mrope",
+        )

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.encoder_metadata import CheckpointFacts
 from harness.errors import ModelError
 from harness.models.checkpoint import load_config, local_checkpoint_facts, unsupported_model_type
 from harness.models.lora import (
@@ -33,7 +34,7 @@ class LoadedCheckpoint:
     processor_revision: str | None
     lora: LoraCheckpoint | None = None
     merged_modules: int = 0
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: CheckpointFacts = field(default_factory=CheckpointFacts)
     """Checkpoint facts for the results (local path, weight files, adapter description)."""
 
 
@@ -93,7 +94,7 @@ def load_checkpoint(
             f"{lora.base_model!r}",
             file=sys.stderr,
         )
-        loaded.facts = {**loaded.facts, "lora": {**lora.describe(), "merged_modules": loaded.merged_modules}}
+        loaded.facts = local_checkpoint_facts(pretrained, lora=lora.describe(loaded.merged_modules))
         # An adapter folder that ships no tokenizer is read with its base model's processor.
         if checkpoint_file(pretrained, "tokenizer_config.json", revision) is None:
             loaded.processor_source, loaded.processor_revision = lora.base_model, None

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.inputs import EncodeInput, Side
+from harness.models import EncoderMetadata
 
 
 class TinyChars:
@@ -23,9 +24,9 @@ class TinyChars:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> EncoderMetadata:
         """What the results record."""
-        return {"adapter": "tiny_chars", "embedding_dim": 26, "num_parameters": 0, "dtype": "float32"}
+        return EncoderMetadata(adapter="tiny_chars", embedding_dim=26, num_parameters=0, dtype="float32")
 
 
 def create_tiny_chars(model_args: Mapping[str, Any], device: str) -> TinyChars:
