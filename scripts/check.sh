@@ -16,8 +16,7 @@ check() {
 check ruff check "${LINTED[@]}"
 check ruff format --check "${LINTED[@]}"
 check mypy harness
-# Import contracts (import-linter's `lint-imports`, configured in pyproject.toml) join here once
-# the layering refactor has landed.
+check lint-imports  # import contracts: [tool.importlinter] in pyproject.toml
 
 if [ "${#failed[@]}" -gt 0 ]; then
     printf 'failed: %s\n' "${failed[@]}" >&2

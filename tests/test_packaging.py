@@ -48,3 +48,12 @@ def test_console_script_and_module_entry_point_are_declared(wheel):
     entry_points = next(n for n in archive.namelist() if n.endswith("entry_points.txt"))
     assert "harness = harness.cli:main" in archive.read(entry_points).decode()
     assert "harness/__main__.py" in archive.namelist()
+
+
+def test_the_version_module_and_pyproject_name_the_same_version():
+    import tomllib
+
+    from harness.version import VERSION
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["version"] == VERSION

@@ -10,8 +10,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness import __version__
 from harness.errors import HarnessError
+from harness.version import VERSION as __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

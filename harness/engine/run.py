@@ -16,7 +16,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-import harness
 from harness.distributed import World
 from harness.encoder_metadata import encoder_metadata
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
@@ -26,6 +25,7 @@ from harness.results.files import RUN_FILE, task_paths, write_json
 from harness.results.output_folder import OutputFolder, claim_output_folder
 from harness.results.run_file import GroupScore, HarnessInfo, ModelInfo, RunFile, RunInfo, TaskScore, task_mains
 from harness.taskspec.index import LoadedTask, Selection, TaskIndex
+from harness.version import VERSION
 
 LEADERBOARD_FILE = RUN_FILE
 
@@ -200,13 +200,11 @@ def harness_info() -> HarnessInfo:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return HarnessInfo(
-        version=harness.__version__, git_commit=_git_commit(), python=platform.python_version(), packages=packages
-    )
+    return HarnessInfo(version=VERSION, git_commit=_git_commit(), python=platform.python_version(), packages=packages)
 
 
 def _git_commit() -> str | None:
-    root = Path(harness.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:
