@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from harness.data import DataSourceMode
-from harness.distributed import World, close_world, init_world, launched_by_torchrun, rank_device, world_joined
+from harness.distributed import (
+    SINGLE_PROCESS,
+    World,
+    close_world,
+    init_world,
+    launched_by_torchrun,
+    rank_device,
+    world_joined,
+)
 from harness.engine.evaluate import EvalOptions
 from harness.engine.run import RunReporter, RunResult, claim_run_folder, run_tasks
 from harness.errors import HarnessError
@@ -91,11 +99,10 @@ def evaluate(
     with _world(device, dist_timeout) as (world, rank_device_name):
         folder = _claim(model, arguments, selection, options, run_command, world, overwrite=overwrite)
         try:
-            main = world is None or world.is_main
-            shown = reporter if main else None
+            shown = reporter if world.is_main else None
             with image_pixel_budget(max_image_pixels), shown if shown is not None else nullcontext():
                 if shown is not None:
-                    where = f" on {world.world_size} processes" if world is not None else ""
+                    where = f" on {world.world_size} processes" if world.world_size > 1 else ""
                     settings = ", ".join(f"{k}={v}" for k, v in arguments.items()) or "defaults"
                     shown.message(f"model {model} ({settings}){where}")
                 encoder = create_encoder(model, arguments, rank_device_name)
@@ -139,10 +146,11 @@ def _check_options(*, batch_size: int, limit: int | None, top_k: int, dist_timeo
 
 
 @contextmanager
-def _world(device: str, timeout_minutes: float) -> Iterator[tuple[World | None, str]]:
-    """The process group under torchrun (joined here unless a caller joined it), and this rank's device."""
+def _world(device: str, timeout_minutes: float) -> Iterator[tuple[World, str]]:
+    """The process group under torchrun (joined here unless a caller joined it), else the one-process
+    world; and this process's device."""
     if not launched_by_torchrun():
-        yield None, device
+        yield SINGLE_PROCESS, device
         return
     rank_device_name = rank_device(device, int(os.environ.get("LOCAL_RANK", "0")), int(os.environ["WORLD_SIZE"]))
     owns = not world_joined()
@@ -164,13 +172,12 @@ def _claim(
     selection: Selection,
     options: EvalOptions,
     command: Sequence[str],
-    world: World | None,
+    world: World,
     *,
     overwrite: bool,
 ) -> OutputFolder | None:
-    """Claim the output folder on the writing process; in a distributed run every rank learns the outcome."""
-    if world is None:
-        return claim_run_folder(model, model_args, selection, options, command, overwrite=overwrite)
+    """Claim the output folder on the writing process; every process learns the outcome (one
+    process: its own error is raised as it is)."""
     folder: OutputFolder | None = None
     error: HarnessError | None = None
     if world.is_main:

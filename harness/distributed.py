@@ -6,6 +6,10 @@ batches of the size-sorted batch plan, dealt out by estimated cost (longest firs
 loaded rank), so no rank encodes a duplicate row and every batch is the one a single process
 would encode: the embeddings equal a single-process run's.
 
+The engine sees the processes as a ``World``: ``ProcessGroupWorld`` under torchrun, and
+``LocalWorld`` otherwise (one process whose share is every batch and whose exchanges return at
+once), so single-process and distributed runs take the same code path.
+
 Failures: before each gather the ranks exchange their status, so an error on one rank stops all
 of them with a message naming that rank; a rank that dies outright is caught by torchrun, which
 stops the others; a rank that hangs is caught by the process-group timeout (``--dist_timeout``):
@@ -21,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final, Protocol
 
 import numpy as np
 
@@ -35,8 +39,100 @@ class DistributedError(HarnessError):
     """A rank failed, so the whole distributed run stops."""
 
 
+class World(Protocol):
+    """The processes of a run, as the engine sees them: who this one is, and how they exchange.
+
+    Two implementations: :class:`LocalWorld` (one process, nothing to exchange) and
+    :class:`ProcessGroupWorld` (ranks started by torchrun). The engine takes a ``World`` and
+    runs the same code in both.
+    """
+
+    @property
+    def rank(self) -> int:
+        """This process's rank, 0 .. ``world_size`` - 1."""
+        ...
+
+    @property
+    def world_size(self) -> int:
+        """How many processes share the work."""
+        ...
+
+    @property
+    def is_main(self) -> bool:
+        """True on the process that scores and writes (rank 0)."""
+        ...
+
+    def check(self, stage: str, error: BaseException | None) -> None:
+        """Stop every process when any failed ``stage``; ``error`` is this process's failure or None."""
+        ...
+
+    def gather_to_main(
+        self,
+        rows: Sequence[int],
+        load: Callable[[int], np.ndarray],
+        nbytes: Sequence[int],
+        stage: str = "sending its embeddings",
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Bring every process's arrays to the main one: ``(global index, array)`` there, nothing elsewhere.
+
+        ``rows[i]`` is the global index of this process's ``i``-th array, ``load(i)`` reads it and
+        ``nbytes[i]`` is its size.
+        """
+        ...
+
+    def barrier(self, stage: str = "the run") -> None:
+        """Wait until every process has finished ``stage``."""
+        ...
+
+
+class LocalWorld:
+    """A run in one process: rank 0 of 1, the main process; exchanges are immediate.
+
+    Its ``check`` raises this process's own error unchanged, so a single-process run fails with
+    the error's own type and message (never a ``DistributedError``). Needs no torch.
+    """
+
+    @property
+    def rank(self) -> int:
+        """Always 0."""
+        return 0
+
+    @property
+    def world_size(self) -> int:
+        """Always 1."""
+        return 1
+
+    @property
+    def is_main(self) -> bool:
+        """Always True: the one process scores and writes."""
+        return True
+
+    def check(self, stage: str, error: BaseException | None) -> None:
+        """Raise ``error`` as it is, when there is one."""
+        if error is not None:
+            raise error
+
+    def gather_to_main(
+        self,
+        rows: Sequence[int],
+        load: Callable[[int], np.ndarray],
+        nbytes: Sequence[int],
+        stage: str = "sending its embeddings",
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield this process's own arrays, ``(rows[i], load(i))`` in order; nothing is sent."""
+        for position, index in enumerate(rows):
+            yield index, load(position)
+
+    def barrier(self, stage: str = "the run") -> None:
+        """Nothing to wait for."""
+
+
+SINGLE_PROCESS: Final[World] = LocalWorld()
+"""The world of a run that torchrun did not start."""
+
+
 @dataclass(frozen=True)
-class World:
+class ProcessGroupWorld:
     """This process's place in a distributed run and the group used for host-side exchange."""
 
     rank: int
@@ -155,7 +251,7 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
 
-def init_world(device: str, timeout_minutes: float) -> World:
+def init_world(device: str, timeout_minutes: float) -> ProcessGroupWorld:
     """Join the process group that torchrun describes: nccl for CUDA devices, gloo on CPU."""
     import torch.distributed as dist
 
@@ -172,7 +268,7 @@ def init_world(device: str, timeout_minutes: float) -> World:
             f"rank {os.environ.get('RANK', '?')} could not join the other ranks within {timeout_minutes:g} minutes "
             f"(--dist_timeout): {detail}"
         ) from error
-    return World(
+    return ProcessGroupWorld(
         rank=dist.get_rank(),
         world_size=dist.get_world_size(),
         local_rank=int(os.environ.get("LOCAL_RANK", "0")),

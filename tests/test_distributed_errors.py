@@ -2,7 +2,7 @@
 
 The end-to-end test runs two gloo ranks on CPU under torchrun with a test-only adapter whose
 ``encode`` hangs on rank 1 (registered by a small script that then runs the real command line);
-the messages themselves are also tested on a ``World`` with an in-memory store.
+the messages themselves are also tested on a ``ProcessGroupWorld`` with an in-memory store.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from test_distributed import TORCHRUN_TIMEOUT_S, free_port
 
 from harness.demo import demo_paths
-from harness.distributed import DistributedError, World
+from harness.distributed import DistributedError, ProcessGroupWorld
 
 STALLING_HARNESS = '''\
 """``harness`` with one more adapter, ``stalls_on_rank_1``: constant embeddings, but on rank 1 encode hangs."""
@@ -45,7 +45,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 class MemoryStore:
-    """The two calls ``World`` makes on a torch.distributed store, in memory."""
+    """The two calls ``ProcessGroupWorld`` makes on a torch.distributed store, in memory."""
 
     def __init__(self) -> None:
         self.keys: dict[str, str] = {}
@@ -57,8 +57,10 @@ class MemoryStore:
         return all(key in self.keys for key in keys)
 
 
-def world_of(rank: int, world_size: int, store: MemoryStore) -> World:
-    return World(rank=rank, world_size=world_size, local_rank=rank, group=None, timeout_minutes=1.5, arrivals=store)
+def world_of(rank: int, world_size: int, store: MemoryStore) -> ProcessGroupWorld:
+    return ProcessGroupWorld(
+        rank=rank, world_size=world_size, local_rank=rank, group=None, timeout_minutes=1.5, arrivals=store
+    )
 
 
 def test_a_stalled_rank_is_named_by_the_rank_that_waited_for_it(tmp_path):

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import add_common_flags, add_media_flags
-from harness.data import build_task_data, load_rows, resolve_inside
+from harness.data import load_task_data
 from harness.engine.sanity import duplicate_candidate_rows
 from harness.errors import HarnessError, MediaError
 from harness.inputs import ImageData
@@ -122,10 +122,7 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
     if not isinstance(loaded, LoadedTask):
         return f"group of {len(index.expand(loaded.spec.group))} tasks"
     spec = loaded.spec
-    base = args.data_basedir
-    rows = load_rows(spec.dataset, base, args.data_source, limit=args.limit or spec.num_rows)
-    media_root = resolve_inside(base, spec.media_root, "media_root") if spec.media_root else base
-    data = build_task_data(spec, rows, media_root, check_media=True, data_basedir=base, data_source=args.data_source)
+    data = load_task_data(spec, args.data_basedir, args.data_source, args.limit).data  # the rows a run reads
     images: dict[Path | ImageData, str] = {}  # image -> the first row that uses it
     for query in data.queries:
         if query.input.image is not None:

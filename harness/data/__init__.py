@@ -3,13 +3,17 @@
 from harness.data.paths import resolve_inside
 from harness.data.records import QueryRecord, TaskData, build_task_data
 from harness.data.sources import DatasetRows, DataSourceMode, load_rows
+from harness.data.task_data import LoadedTaskData, load_task_data, row_limit
 
 __all__ = [
     "DataSourceMode",
     "DatasetRows",
+    "LoadedTaskData",
     "QueryRecord",
     "TaskData",
     "build_task_data",
     "load_rows",
+    "load_task_data",
     "resolve_inside",
+    "row_limit",
 ]

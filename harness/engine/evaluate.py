@@ -9,31 +9,26 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-import numpy as np
-
-from harness.data import DataSourceMode, TaskData, build_task_data, load_rows, resolve_inside
-from harness.distributed import World
-from harness.engine.encode import Embeddings, NonFiniteEmbeddingError, ProgressHook, encode_unique, unique_inputs
-from harness.engine.maxsim import rank_global_maxsim, rank_local_maxsim
-from harness.engine.rank import Rankings, rank_global, rank_local
-from harness.engine.sanity import (
-    degenerate_warning,
-    duplicate_candidate_rows,
-    duplicate_warning,
-    non_finite_error,
-    unmatched_warning,
-)
-from harness.engine.tokens import TokenStore
+from harness.data import DataSourceMode, TaskData, load_task_data
+from harness.distributed import SINGLE_PROCESS, World
+from harness.engine.embeddings import Embeddings
+from harness.engine.encode import ProgressHook, encode_distinct, unique_inputs
+from harness.engine.encoding import Encoding, encoding_for
+from harness.engine.finite import NonFiniteEmbeddingError
+from harness.engine.rank import Rankings
+from harness.engine.sanity import duplicate_candidate_rows, duplicate_warning, non_finite_error, unmatched_warning
 from harness.errors import DataError, MediaError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import image_name
 from harness.metrics import score_rankings
 from harness.models.base import Encoder
-from harness.results.files import task_paths, write_embeddings, write_json, write_jsonl
+from harness.models.late_interaction.protocol import MultiVectorEncoder
+from harness.results.files import task_paths, write_json, write_jsonl
 from harness.results.run_file import TaskScore
 from harness.taskspec.index import LoadedTask
 
@@ -60,10 +55,10 @@ class EncodingProgress(Protocol):
 
 def evaluate_task(
     loaded: LoadedTask,
-    encoder: Encoder,
+    encoder: Encoder | MultiVectorEncoder,
     options: EvalOptions,
     progress: EncodingProgress | None = None,
-    world: World | None = None,
+    world: World = SINGLE_PROCESS,
 ) -> TaskScore | None:
     """Evaluate ``loaded`` with ``encoder``, write its five files, and return its score.
 
@@ -71,50 +66,25 @@ def evaluate_task(
     and the other ranks return ``None``.
     """
     spec = loaded.spec
-    limit = min(x for x in (spec.num_rows, options.limit, 2**63) if x is not None)
-    rows = load_rows(spec.dataset, options.data_basedir, options.data_source, limit=limit)
-    if not rows.rows:
-        raise DataError(f"task '{spec.task}': the dataset has no rows")
-    media_root = (
-        resolve_inside(options.data_basedir, spec.media_root, "media_root") if spec.media_root else options.data_basedir
-    )
-    data = build_task_data(spec, rows, media_root, data_basedir=options.data_basedir, data_source=options.data_source)
+    loaded_data = load_task_data(spec, options.data_basedir, options.data_source, options.limit)
+    data = loaded_data.data
     warnings: list[str] = []
     num_excluded = _exclude_unscorable(spec.task, data)
-    duplicates = duplicate_candidate_rows(data)
-    if duplicates:
-        _warn(warnings, duplicate_warning(spec.task, duplicates, len(data.queries)))
-    unmatched = len(data.unmatched_positive_rows)
-    if unmatched:
-        _warn(warnings, unmatched_warning(spec.task, data.unmatched_positive_rows, len(data.queries)))
-
-    queries = _encode_side(encoder, [q.input for q in data.queries], "query", spec.task, data, options, progress, world)
+    duplicates, unmatched = _row_warnings(spec.task, data, warnings)
+    encode = _SideEncoder(encoding_for(encoder), spec.task, data, options, progress, world)
     candidate_ids = list(data.candidates)
-    candidates = _encode_side(
-        encoder, [data.candidates[i] for i in candidate_ids], "candidate", spec.task, data, options, progress, world
-    )
-    if queries is None or candidates is None:  # not rank 0: its share is sent
-        return None
-    degenerate: list[Side] = []
-    sides: tuple[tuple[Side, EncodedSide], ...] = (("query", queries), ("candidate", candidates))
-    for side, encoded in sides:
-        if isinstance(encoded.embeddings, np.ndarray):  # token matrices are not checked
-            message = degenerate_warning(spec.task, side, encoded.embeddings)
-            if message is not None:
-                degenerate.append(side)
-                _warn(warnings, message)
-
-    notes = {
-        "warnings": warnings,
-        "num_duplicate_candidate_rows": duplicates,
-        "num_unmatched_positive_rows": unmatched,
-    }
-    try:
+    with ExitStack() as held:  # the embeddings (token files) are released however the task ends
+        queries = encode(held, [q.input for q in data.queries], "query")
+        candidates = encode(held, [data.candidates[i] for i in candidate_ids], "candidate")
+        if queries is None or candidates is None:  # not rank 0: its share is sent
+            return None
+        degenerate = _degenerate_sides(spec.task, (("query", queries), ("candidate", candidates)), warnings)
+        notes = {
+            "warnings": warnings,
+            "num_duplicate_candidate_rows": duplicates,
+            "num_unmatched_positive_rows": unmatched,
+        }
         metrics = _score_and_write(loaded, data, (queries, candidates), candidate_ids, options, num_excluded, notes)
-    finally:
-        for encoded in (queries, candidates):
-            if isinstance(encoded.embeddings, TokenStore):
-                encoded.embeddings.close()
     return TaskScore(
         version=spec.version,
         modality=spec.modality,
@@ -125,7 +95,12 @@ def evaluate_task(
         num_queries=len(data.queries),
         num_excluded=num_excluded,
         num_candidates=len(candidate_ids),
-        dataset={**rows.provenance, "split": spec.dataset.split, "revision": spec.dataset.revision, **data.sources},
+        dataset={
+            **loaded_data.rows.provenance,
+            "split": spec.dataset.split,
+            "revision": spec.dataset.revision,
+            **data.sources,
+        },
         source_file=str(loaded.source),
         degenerate_sides=degenerate,
         num_duplicate_candidate_rows=duplicates,
@@ -134,10 +109,32 @@ def evaluate_task(
     )
 
 
+def _row_warnings(task: str, data: TaskData, warnings: list[str]) -> tuple[int, int]:
+    """Warn about rows with duplicate candidate ids and rows whose positive is no candidate; their counts."""
+    duplicates = duplicate_candidate_rows(data)
+    if duplicates:
+        _warn(warnings, duplicate_warning(task, duplicates, len(data.queries)))
+    unmatched = len(data.unmatched_positive_rows)
+    if unmatched:
+        _warn(warnings, unmatched_warning(task, data.unmatched_positive_rows, len(data.queries)))
+    return duplicates, unmatched
+
+
+def _degenerate_sides(task: str, sides: Sequence[tuple[Side, Embeddings]], warnings: list[str]) -> list[Side]:
+    """The sides whose distinct inputs all got one embedding, each warned about (token matrices are not checked)."""
+    degenerate: list[Side] = []
+    for side, embeddings in sides:
+        message = embeddings.degenerate_warning(task, side)
+        if message is not None:
+            degenerate.append(side)
+            _warn(warnings, message)
+    return degenerate
+
+
 def _score_and_write(
     loaded: LoadedTask,
     data: TaskData,
-    embeddings: tuple[EncodedSide, EncodedSide],
+    embeddings: tuple[Embeddings, Embeddings],
     candidate_ids: list[str],
     options: EvalOptions,
     num_excluded: int,
@@ -184,46 +181,42 @@ def _warn(warnings: list[str], message: str) -> None:
     warnings.append(message)
 
 
-@dataclass
-class EncodedSide:
-    """The embeddings of one side's distinct inputs and, per query or candidate, its row among them."""
+class _SideEncoder:
+    """Encodes one side of a task: its distinct inputs, with progress, errors explained for people."""
 
-    embeddings: Embeddings
-    rows: np.ndarray
+    def __init__(
+        self,
+        encoding: Encoding[Any],
+        task: str,
+        data: TaskData,
+        options: EvalOptions,
+        progress: EncodingProgress | None,
+        world: World,
+    ) -> None:
+        self.encoding = encoding
+        self.task = task
+        self.data = data
+        self.options = options
+        self.progress = progress
+        self.world = world
 
-    def dense(self) -> np.ndarray:
-        """One embedding per query or candidate (single-vector encoders only)."""
-        if isinstance(self.embeddings, TokenStore):
-            raise TypeError("token-matrix embeddings have no dense form")
-        return self.embeddings[self.rows]
+    def __call__(self, held: ExitStack, inputs: Sequence[EncodeInput], side: Side) -> Embeddings | None:
+        """The embeddings of ``inputs`` (released when ``held`` closes); ``None`` off rank 0."""
+        distinct, inverse = unique_inputs(inputs)
+        hook = self.progress(self.task, side, len(distinct)) if self.progress is not None else None
 
+        def explain(error: Exception) -> Exception:
+            if isinstance(error, MediaError):
+                return DataError(f"task '{self.task}', {_row_of_media(self.data, error.path)}: {error}")
+            if isinstance(error, NonFiniteEmbeddingError):
+                return non_finite_error(error, self.task, side, distinct, self.data)
+            return error
 
-def _encode_side(
-    encoder: Encoder,
-    inputs: Sequence[EncodeInput],
-    side: Side,
-    task: str,
-    data: TaskData,
-    options: EvalOptions,
-    progress: EncodingProgress | None,
-    world: World | None,
-) -> EncodedSide | None:
-    distinct, inverse = unique_inputs(inputs)
-    hook: ProgressHook | None = progress(task, side, len(distinct)) if progress is not None else None
-
-    def explain(error: Exception) -> Exception:
-        if isinstance(error, MediaError):
-            return DataError(f"task '{task}', {_row_of_media(data, error.path)}: {error}")
-        if isinstance(error, NonFiniteEmbeddingError):
-            return non_finite_error(error, task, side, distinct, data)
-        return error
-
-    stage = f"encoding the {side} inputs of task '{task}'"
-    try:
-        embeddings = encode_unique(encoder, distinct, side, options.batch_size, hook, world, stage, explain)
-    except (MediaError, NonFiniteEmbeddingError) as error:
-        raise explain(error) from None
-    return None if embeddings is None else EncodedSide(embeddings, inverse)
+        stage = f"encoding the {side} inputs of task '{self.task}'"
+        table = encode_distinct(
+            self.encoding, distinct, side, self.options.batch_size, self.world, hook, stage, explain
+        )
+        return None if table is None else held.enter_context(self.encoding.embeddings(table, inverse))
 
 
 def _row_of_media(data: TaskData, name: str) -> str:
@@ -246,31 +239,22 @@ def _media_names(item: EncodeInput) -> set[str]:
 
 def _rank(
     mode: str,
-    queries: EncodedSide,
-    candidates: EncodedSide,
+    queries: Embeddings,
+    candidates: Embeddings,
     candidate_ids: list[str],
     data: TaskData,
     depth: int | None,
 ) -> Rankings:
-    lists = [q.candidate_ids for q in data.queries]
-    if isinstance(queries.embeddings, TokenStore) and isinstance(candidates.embeddings, TokenStore):
-        if mode == "local":
-            stored = {candidate_id: int(row) for candidate_id, row in zip(candidate_ids, candidates.rows, strict=True)}
-            return rank_local_maxsim(queries.embeddings, queries.rows, candidates.embeddings, stored, lists, depth)
-        return rank_global_maxsim(
-            queries.embeddings, queries.rows, candidates.embeddings, candidates.rows, candidate_ids, depth
-        )
     if mode == "local":
-        rows = {candidate_id: i for i, candidate_id in enumerate(candidate_ids)}
-        return rank_local(queries.dense(), candidates.dense(), rows, lists, depth)
-    return rank_global(queries.dense(), candidates.dense(), candidate_ids, depth)
+        return queries.rank_local(candidates, candidate_ids, [q.candidate_ids for q in data.queries], depth)
+    return queries.rank_global(candidates, candidate_ids, depth)
 
 
 def _write_task_files(
     output_dir: Path,
     task: str,
     data: TaskData,
-    embeddings: tuple[EncodedSide, EncodedSide],
+    embeddings: tuple[Embeddings, Embeddings],
     candidate_ids: list[str],
     rankings: Rankings,
     relevance_kind: str,
@@ -278,11 +262,8 @@ def _write_task_files(
     graded = relevance_kind == "qrels"
     paths = task_paths(output_dir, task)
     query_ids = [str(i) for i in range(len(data.queries))]
-    for path, side, ids in ((paths["qry"], embeddings[0], query_ids), (paths["tgt"], embeddings[1], candidate_ids)):
-        if isinstance(side.embeddings, TokenStore):
-            side.embeddings.write(path, side.rows, ids)
-        else:
-            write_embeddings(path, side.dense(), ids)
+    embeddings[0].write(paths["qry"], query_ids)
+    embeddings[1].write(paths["tgt"], candidate_ids)
     write_jsonl(paths["info"], (_info_row(q.candidate_ids, q.relevance, relevance_kind) for q in data.queries))
     write_jsonl(
         paths["pred"],

@@ -16,10 +16,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.distributed import World
+from harness.distributed import SINGLE_PROCESS, World
 from harness.encoder_metadata import encoder_metadata
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
-from harness.models.base import Encoder
+from harness.models.base import AnyEncoder
 from harness.results.aggregation import GroupRule, group_score, task_means
 from harness.results.files import RUN_FILE, task_paths, write_json
 from harness.results.output_folder import OutputFolder, claim_output_folder
@@ -61,11 +61,11 @@ def run_tasks(
     index: TaskIndex,
     selection: Selection,
     model_name: str,
-    encoder: Encoder,
+    encoder: AnyEncoder,
     options: EvalOptions,
     command: Sequence[str],
     reporter: RunReporter | None = None,
-    world: World | None = None,
+    world: World = SINGLE_PROCESS,
     folder: OutputFolder | None = None,
 ) -> RunResult:
     """Evaluate every selected task in order, writing results as each one finishes.
@@ -85,7 +85,7 @@ def run_tasks(
             data_source=options.data_source,
             data_basedir=str(options.data_basedir),
             started_at=_now(),
-            world_size=world.world_size if world is not None else 1,
+            world_size=world.world_size,
             run_id=folder.run_id if folder is not None else None,
         ),
     )
@@ -104,7 +104,7 @@ def run_tasks(
         if reporter is not None:
             reporter.task_finished(loaded, score)
     entry.run.finished_at = _now()
-    if world is not None and not world.is_main:
+    if not world.is_main:
         return RunResult(run_file=entry, path=path, output_dir=options.output_dir, is_main=False)
     write_json(path, entry.model_dump(mode="json"), indent=2)
     if folder is not None:

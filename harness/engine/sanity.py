@@ -2,7 +2,7 @@
 
 A broken model (NaN weights, a pooling bug) can still "score": with NaN or constant embeddings
 every candidate ties, ties keep file order, and a positive listed first wins. Non-finite
-embeddings are therefore an error (raised in :mod:`harness.engine.encode`); embeddings that do
+embeddings are therefore an error (raised in :mod:`harness.engine.encoding`); embeddings that do
 not depend on the input are a loud warning that keeps the run off the leaderboard.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.data import TaskData
-from harness.engine.encode import NonFiniteEmbeddingError
+from harness.engine.finite import NonFiniteEmbeddingError
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import image_name

@@ -10,6 +10,7 @@ import numpy as np
 from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
+from harness.models.late_interaction.protocol import MultiVectorEncoder
 
 
 @runtime_checkable
@@ -29,7 +30,10 @@ class Encoder(Protocol):
         ...
 
 
-EncoderFactory = Callable[[Mapping[str, Any], str], Encoder]
+AnyEncoder = Encoder | MultiVectorEncoder
+"""A single-vector encoder, or a late-interaction one (token matrices, MaxSim)."""
+
+EncoderFactory = Callable[[Mapping[str, Any], str], AnyEncoder]
 """Builds an encoder from parsed ``--model_args`` and a device string."""
 
 _REGISTRY: dict[str, EncoderFactory] = {}
@@ -91,7 +95,7 @@ def check_model_name(name: str) -> None:
     raise ModelError(f"unknown model '{name}' (known: {', '.join(sorted(_REGISTRY))}){hint}")
 
 
-def create_encoder(name: str, model_args: Mapping[str, Any], device: str) -> Encoder:
+def create_encoder(name: str, model_args: Mapping[str, Any], device: str) -> AnyEncoder:
     """Build the encoder registered as ``name``."""
     check_model_name(name)
     return _REGISTRY[name](model_args, device)

@@ -334,7 +334,8 @@ class TaskSpec(StrictModel):
     """Folder (relative to ``--data_basedir``) that media paths are resolved in; paths may not
     escape it."""
     num_rows: int | None = Field(default=None, ge=1)
-    """Evaluate only the first N rows (the reference's ``num_sample_per_subset``)."""
+    """Evaluate only the first N rows (the reference's ``num_sample_per_subset``); with ``--limit``,
+    the smaller of the two (``harness run`` and ``harness validate`` alike)."""
     ranking: Literal["local", "global"]
     """``local``: each query against its own candidate list; ``global``: against every
     de-duplicated candidate of the task."""

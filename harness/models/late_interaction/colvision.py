@@ -82,10 +82,6 @@ class ColVisionRetriever:
         check_tokenizer(self.processor.tokenizer, self.pretrained)
         self.model: Any = load_model(model_class, self.pretrained, settings, runtime)
 
-    def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
-        """Not available: a late-interaction model has no single vector per input (see ``encode_tokens``)."""
-        raise ModelError(f"{self.adapter} is a late-interaction model: use encode_tokens and MaxSim ranking")
-
     def encode_tokens(self, inputs: Sequence[EncodeInput], side: Side) -> list[np.ndarray]:
         """One float32 token matrix per input (padding removed); images and texts may be mixed."""
         matrices: list[np.ndarray | None] = [None] * len(inputs)

@@ -1,8 +1,8 @@
 """The interface of late-interaction encoders: one token matrix per input, compared by MaxSim.
 
-It extends ``Encoder`` rather than changing it: a multi-vector adapter also has ``encode`` (so it
-registers like any adapter) but that raises, and the engine recognises the adapter by its
-``encode_tokens`` method and ranks its embeddings with MaxSim instead of dot products.
+A multi-vector adapter registers like any adapter (the registry serves ``Encoder |
+MultiVectorEncoder``) but has no ``encode``; the engine chooses how to encode once, by this
+protocol (``harness.engine.encoding.encoding_for``), and ranks token matrices with MaxSim.
 """
 
 from __future__ import annotations
