@@ -56,14 +56,15 @@ def add_media_flags(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--max_image_pixels",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_MAX_IMAGE_PIXELS,
         metavar="N",
         help=f"refuse images (and video frames) over N pixels before decoding (default {DEFAULT_MAX_IMAGE_PIXELS:,})",
     )
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.cli import add_common_flags, add_media_flags
+from harness.cli import add_common_flags, add_media_flags, positive_int
 from harness.data import load_task_data
 from harness.engine.sanity import duplicate_candidate_rows
 from harness.errors import HarnessError, MediaError
@@ -31,7 +31,9 @@ def add_parsers(subparsers: Any) -> None:
     validate.add_argument("paths", nargs="+", type=Path, help="task files or folders of task files")
     validate.add_argument("--data_basedir", type=Path, default=Path("."))
     validate.add_argument("--data_source", choices=["auto", "local", "hub"], default="auto")
-    validate.add_argument("--limit", type=int, help="check only the first N rows of each task")
+    validate.add_argument(
+        "--limit", type=positive_int, help="check the rows a run with --limit N reads (the first min(num_rows, N))"
+    )
     add_media_flags(validate)
     add_common_flags(validate)
     validate.set_defaults(handler=validate_files)
