@@ -84,6 +84,10 @@ class World(Protocol):
         """Wait until every process has finished ``stage``."""
         ...
 
+    def total(self, counts: Sequence[int], stage: str = "counting") -> list[int]:
+        """The element-wise sum of ``counts`` over every process (each process passes as many)."""
+        ...
+
 
 class LocalWorld:
     """A run in one process: rank 0 of 1, the main process; exchanges are immediate.
@@ -125,6 +129,10 @@ class LocalWorld:
 
     def barrier(self, stage: str = "the run") -> None:
         """Nothing to wait for."""
+
+    def total(self, counts: Sequence[int], stage: str = "counting") -> list[int]:
+        """This process's counts are the total."""
+        return list(counts)
 
 
 SINGLE_PROCESS: Final[World] = LocalWorld()
@@ -206,6 +214,15 @@ class ProcessGroupWorld:
 
         with self.exchange(stage):
             dist.barrier(group=self.group)
+
+    def total(self, counts: Sequence[int], stage: str = "counting") -> list[int]:
+        """Sum ``counts`` over the ranks (every rank gets the total)."""
+        import torch.distributed as dist
+
+        gathered: list[list[int] | None] = [None] * self.world_size
+        with self.exchange(stage):
+            dist.all_gather_object(gathered, list(counts), group=self.group)
+        return [sum(values) for values in zip(*(g or [0] * len(counts) for g in gathered), strict=True)]
 
     @contextmanager
     def exchange(self, stage: str) -> Iterator[None]:

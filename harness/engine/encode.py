@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from harness.distributed import SINGLE_PROCESS, World, assign_batches
+from harness.engine.embedding_cache import EncodeCounts, RunCache
 from harness.engine.encoding import DenseEncoding, EmbeddingTable, Encoding, encoding_for
 from harness.engine.finite import NonFiniteEmbeddingError, first_non_finite
 from harness.engine.tokens import TokenStore
@@ -95,22 +96,32 @@ def encode_distinct(
     on_batch: ProgressHook | None = None,
     stage: str = "encoding",
     explain: Callable[[Exception], Exception] | None = None,
+    *,
+    cache: RunCache | None = None,
+    counts: EncodeCounts | None = None,
 ) -> Finished | None:
     """Embed ``inputs`` (already unique) into ``encoding``'s finished table; ``None`` off the main process.
 
-    This process encodes its share of the batch plan; an error is first turned into a message for
+    This process encodes its share of the batch plan (with ``cache``: only the inputs the cache
+    lacks, each batch committed to it once encoded); an error is first turned into a message for
     people by ``explain``, then ``world.check`` stops every process (a single process raises it as
     it is; ranks of a distributed run raise ``DistributedError`` naming the rank and ``stage``).
+    ``counts`` receives the cache hits and forward rows of every process. The plan does not depend
+    on the cache, so every rank of a rerun gets the same share as before (and finds its own work).
     """
     batches = plan_batches(inputs, batch_size)
     share = assign_batches([batch_cost(inputs, b) for b in batches], world.world_size)[world.rank]
     error: Exception | None = None
     local: tuple[list[int], EmbeddingTable[Finished]] | None = None
+    mine = EncodeCounts()
     try:
-        local = _encode_share(encoding, inputs, [batches[b] for b in share], side, on_batch)
+        mine_batches = [batches[b] for b in share]
+        local = _encode_share(encoding, inputs, mine_batches, batch_size, side, on_batch, cache, mine)
     except Exception as caught:  # reported to every rank by world.check, then raised there
         error = explain(caught) if explain is not None else caught
     world.check(stage, error)
+    if counts is not None:
+        counts.cache_hits, counts.forward_rows = world.total([mine.cache_hits, mine.forward_rows], stage)
     assert local is not None
     rows, table = local
     try:
@@ -159,18 +170,30 @@ def _encode_share(
     encoding: Encoding[Finished],
     inputs: Sequence[EncodeInput],
     batches: Sequence[list[int]],
+    batch_size: int,
     side: Side,
     on_batch: ProgressHook | None,
+    cache: RunCache | None,
+    counts: EncodeCounts,
 ) -> tuple[list[int], EmbeddingTable[Finished]]:
-    """Encode ``batches`` in order into a finished table of this process's rows, with their global indices."""
+    """Fill a finished table of this process's rows (global indices ``rows``): cached embeddings
+    first, then the rest encoded batch by batch (the plan's batches when nothing was cached)."""
     rows = [index for batch in batches for index in batch]
     table = encoding.table(len(rows))
     try:
-        position = 0
-        for batch in batches:
-            for embedding in encoding.encode_batch(inputs, batch, side):
+        keys = cache.keys([inputs[i] for i in rows], side) if cache is not None else None
+        todo = list(range(len(rows)))
+        if cache is not None and keys is not None:
+            todo = _fill_from_cache(table, keys, cache, on_batch, counts)
+        position_of = {index: position for position, index in enumerate(rows)}
+        for batch in batches if len(todo) == len(rows) else _chunks([rows[p] for p in todo], batch_size):
+            embeddings = list(encoding.encode_batch(inputs, batch, side))
+            positions = [position_of[index] for index in batch]
+            for position, embedding in zip(positions, embeddings, strict=True):
                 table.add(position, embedding)
-                position += 1
+            counts.forward_rows += len(batch)
+            if cache is not None and keys is not None:  # committed now: a kill loses at most this batch
+                cache.store.put_many([(keys[p], e) for p, e in zip(positions, embeddings, strict=True)])
             if on_batch is not None:
                 on_batch(len(batch))
         table.finish()
@@ -178,6 +201,30 @@ def _encode_share(
         table.close()
         raise
     return rows, table
+
+
+def _fill_from_cache(
+    table: EmbeddingTable[Any],
+    keys: list[str],
+    cache: RunCache,
+    on_batch: ProgressHook | None,
+    counts: EncodeCounts,
+) -> list[int]:
+    """Put the cached embeddings in ``table`` (position ``i`` has key ``keys[i]``); return the
+    positions still to encode."""
+    found = cache.store.get_many(keys)
+    todo = [position for position, key in enumerate(keys) if key not in found]
+    for position, key in enumerate(keys):
+        if key in found:
+            table.add(position, found[key])
+    counts.cache_hits += len(keys) - len(todo)
+    if on_batch is not None and len(todo) < len(keys):
+        on_batch(len(keys) - len(todo))
+    return todo
+
+
+def _chunks(indices: list[int], size: int) -> list[list[int]]:
+    return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
 def _collect(encoding: Encoding[Finished], gathered: Iterator[tuple[int, np.ndarray]], count: int) -> Finished:
