@@ -27,6 +27,9 @@ from harness.distributed import (
     rank_device,
     world_joined,
 )
+from harness.encoder_metadata import ReportsMetadata, encoder_metadata
+from harness.engine.cache_keys import DirectDigests, encoder_identity
+from harness.engine.embedding_cache import RunCache
 from harness.engine.evaluate import EvalOptions
 from harness.engine.run import RunReporter, RunResult, claim_run_folder, run_tasks
 from harness.errors import HarnessError
@@ -70,6 +73,8 @@ def evaluate(
     overwrite: bool = False,
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     dist_timeout: float = 60.0,
+    cache_dir: Path | str | None = None,
+    use_cache: bool = True,
     reporter: Reporter | None = None,
     command: Sequence[str] | None = None,
 ) -> RunResult:
@@ -78,8 +83,10 @@ def evaluate(
     ``model_args`` are the adapter's arguments (a mapping or ``"key=value,..."``); ``tasks`` are
     names, YAML paths or loaded tasks (a comma-separated string works too). Under torchrun every
     rank calls this; rank 0 writes, the other ranks return a result with ``is_main`` False.
-    ``dist_timeout`` is in minutes. Bad input raises :class:`harness.errors.HarnessError` with a
-    one-line message, before the model loads whenever it can be known then.
+    ``dist_timeout`` is in minutes. Embeddings are cached under ``cache_dir`` (default: the user
+    cache folder, see :func:`harness.cache.default_cache_dir`) unless ``use_cache`` is False. Bad
+    input raises :class:`harness.errors.HarnessError` with a one-line message, before the model
+    loads whenever it can be known then.
     """
     _check_options(batch_size=batch_size, limit=limit, top_k=top_k, dist_timeout=dist_timeout)
     check_model_name(model)
@@ -106,10 +113,53 @@ def evaluate(
                     settings = ", ".join(f"{k}={v}" for k, v in arguments.items()) or "defaults"
                     shown.message(f"model {model} ({settings}){where}")
                 encoder = create_encoder(model, arguments, rank_device_name)
-                return run_tasks(index, selection, model, encoder, options, run_command, shown, world, folder)
+                with open_run_cache(encoder, cache_dir, use_cache, shown) as cache:
+                    identity = _identity(encoder, cache) if world.is_main else None
+                    return run_tasks(
+                        index, selection, model, encoder, options, run_command, shown, world, folder, cache, identity
+                    )
         finally:
             if folder is not None:
                 folder.release()
+
+
+@contextmanager
+def open_run_cache(
+    encoder: ReportsMetadata, cache_dir: Path | str | None, use_cache: bool, reporter: Reporter | None
+) -> Iterator[RunCache | None]:
+    """The run's embedding cache, or None (``use_cache`` off, no usable cache folder, or an encoder
+    whose weights cannot be named); every reason for None but the first is said in one line."""
+    if not use_cache:
+        yield None
+        return
+    from harness.cache import EmbeddingCache, default_cache_dir
+
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    try:
+        store = EmbeddingCache.open(root)
+    except (OSError, HarnessError) as error:
+        print(f"warning: embedding cache {root} cannot be used ({error}); running without it", file=sys.stderr)
+        yield None
+        return
+    with store:
+        identity = encoder_identity(encoder_metadata(encoder), store)
+        if identity is None:
+            print(
+                "note: embeddings are not cached: the encoder names neither a hub commit nor local weight files",
+                file=sys.stderr,
+            )
+            yield None
+            return
+        if reporter is not None:
+            reporter.message(f"embedding cache: {root}")
+        yield RunCache(store, identity)
+
+
+def _identity(encoder: ReportsMetadata, cache: RunCache | None) -> str | None:
+    """The encoder's identity for the finished-task check: the cache's, or computed without its memo."""
+    if cache is not None:
+        return cache.identity
+    return encoder_identity(encoder_metadata(encoder), DirectDigests())
 
 
 def select_tasks(index: TaskIndex, tasks: Sequence[TaskRequest] | str | Selection) -> Selection:

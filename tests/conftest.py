@@ -25,6 +25,17 @@ REMOVE = object()
 """Override value that deletes a key from the written task."""
 
 
+# --- isolation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def isolated_embedding_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty embedding cache (never the user's), subprocesses included."""
+    root = tmp_path_factory.mktemp("embedding-cache")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(root))
+    return root
+
+
 # --- golden data -------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.version import VERSION as __version__
@@ -61,6 +62,17 @@ def add_media_flags(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"refuse images (and video frames) over N pixels before decoding (default {DEFAULT_MAX_IMAGE_PIXELS:,})",
     )
+
+
+def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the commands that encode (run, eval.py, the modality runner)."""
+    parser.add_argument(
+        "--cache_dir",
+        type=Path,
+        default=None,
+        help="embedding cache folder (default: $HARNESS_CACHE_DIR, else the user cache folder)",
+    )
+    parser.add_argument("--no_cache", action="store_true", help="neither read nor write the embedding cache")
 
 
 def positive_int(text: str) -> int:

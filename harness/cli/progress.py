@@ -50,22 +50,37 @@ class RichReporter:
 
     def encoding(self, task: str, side: Side, total: int) -> ProgressHook:
         """A progress bar for one encoding stage; returns the hook that advances it."""
-        bar = self._progress.add_task(f"  {task}: {side}s", total=total)
-        done = [0]
+        label = f"  {task}: {side}s"
+        bar = self._progress.add_task(label, total=total)
+        done = [0, 0]  # inputs done, of which from the cache
 
-        def advance(count: int) -> None:
-            self._progress.advance(bar, count)
+        def advance(count: int, *, cached: int = 0) -> None:
             done[0] += count
+            done[1] += cached
+            description = f"{label} ({done[1]} cached)" if done[1] else label
+            self._progress.update(bar, advance=count, description=description)
             if done[0] >= total:
                 self._progress.remove_task(bar)
 
         return advance
 
+    def task_kept(self, task: LoadedTask, position: int, total: int, score: TaskScore) -> None:
+        """Announce a task kept from an earlier run of the same settings."""
+        self._progress.console.print(
+            f"[{position}/{total}] {task.spec.task}: finished earlier, kept "
+            f"({score.main_metric} = {100 * score.main_score:.2f}; --overwrite recomputes)",
+            markup=False,
+            highlight=False,
+        )
+
     def task_finished(self, task: LoadedTask, score: TaskScore) -> None:
-        """Print the main score of a finished task."""
+        """Print the main score of a finished task (and what the embedding cache gave)."""
+        unique = sum(side.unique for side in score.encoding.values())
+        hits = sum(side.cache_hits for side in score.encoding.values())
+        cached = f"; {hits} of {unique} distinct inputs from the cache" if hits else ""
         self._progress.console.print(
             f"      {score.main_metric} = {100 * score.main_score:.2f}  ({score.num_queries} queries, "
-            f"{score.num_candidates} candidates)",
+            f"{score.num_candidates} candidates{cached})",
             markup=False,
             highlight=False,
         )

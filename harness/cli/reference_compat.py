@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.api import evaluate
-from harness.cli import add_media_flags
+from harness.cli import add_cache_flags, add_media_flags
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.errors import HarnessError
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true")
     add_media_flags(parser)
+    add_cache_flags(parser)
     return parser
 
 
@@ -89,6 +90,8 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
         reporter=RichReporter(),
         command=sys.argv,
     )

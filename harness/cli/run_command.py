@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_common_flags, add_media_flags
+from harness.cli import add_cache_flags, add_common_flags, add_media_flags
 from harness.cli.progress import RichReporter, report_run
 from harness.errors import HarnessError
 from harness.models import parse_model_args
@@ -53,6 +53,7 @@ def add_parser(subparsers: Any) -> None:
         help="under torchrun: minutes a rank waits for the others before the run stops (default 60)",
     )
     add_media_flags(parser)
+    add_cache_flags(parser)
     add_common_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -88,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
         dist_timeout=args.dist_timeout,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
         reporter=RichReporter(),
         command=sys.argv,
     )

@@ -52,12 +52,12 @@ def load_rows(
             rows=rows, locations=[f"inline row {i}" for i in range(len(rows))], provenance={"kind": "inline"}
         )
     data_basedir = Path(os.path.abspath(data_basedir))  # a relative --data_basedir works too
-    local_files = _local_files(source, data_basedir) if source.files else []
-    if mode == "local" or (mode == "auto" and local_files):
-        if not local_files:
+    found = local_files(source, data_basedir) if source.files else []
+    if mode == "local" or (mode == "auto" and found):
+        if not found:
             patterns = ", ".join(source.files) or "(none)"
             raise DataError(f"no local data files match {patterns} under {data_basedir}")
-        return _load_local(local_files, data_basedir, limit)
+        return _load_local(found, data_basedir, limit)
     if source.path is None:
         patterns = ", ".join(source.files)
         raise DataError(f"no local data files match {patterns} under {data_basedir}, and no hub 'path' is set")
@@ -79,7 +79,7 @@ def _load_subsets(source: DatasetSource, data_basedir: Path, mode: DataSourceMod
     }
     if mode != "hub" and source.files:
         base = Path(os.path.abspath(data_basedir))
-        missing = [name for name, part in parts.items() if not _local_files(part, base)]
+        missing = [name for name, part in parts.items() if not local_files(part, base)]
         if mode == "auto" and len(missing) == len(parts) and source.path is not None:
             mode = "hub"
         elif missing:
@@ -106,7 +106,8 @@ def _load_subsets(source: DatasetSource, data_basedir: Path, mode: DataSourceMod
     return DatasetRows(rows=rows, locations=locations, provenance={"kind": kind, "subsets": provenance})
 
 
-def _local_files(source: DatasetSource, data_basedir: Path) -> list[Path]:
+def local_files(source: DatasetSource, data_basedir: Path) -> list[Path]:
+    """The local data files ``source``'s patterns match under ``data_basedir`` (kept inside it), in order."""
     files: list[Path] = []
     for pattern in source.files:
         resolve_inside(data_basedir, pattern, what="dataset file pattern")

@@ -42,6 +42,18 @@ class FileDigests(Protocol):
         ...
 
 
+class DirectDigests:
+    """File hashes read afresh every time (for runs that do not use the cache store and its memo)."""
+
+    def file_digest(self, path: Path) -> str:
+        """Hex SHA-256 of the file's content, read in 8 MiB chunks."""
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(8 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
 def encoder_identity(metadata: EncoderMetadata, digests: FileDigests) -> str | None:
     """The hex SHA-256 naming an encoder and its weights, or None when its weights cannot be named."""
     facts = metadata.model_dump(mode="json")

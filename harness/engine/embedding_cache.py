@@ -65,4 +65,3 @@ class EncodeCounts:
     def as_list(self) -> list[int]:
         """The counts in field order (to be summed over ranks)."""
         return [self.inputs, self.unique, self.cache_hits, self.forward_rows]
-

@@ -10,7 +10,7 @@ its :class:`~harness.engine.encoding.Encoding`; this module only plans, shards a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -39,8 +39,14 @@ __all__ = [
     "unique_inputs",
 ]
 
-ProgressHook = Callable[[int], None]
-"""Called with the number of inputs finished after each batch."""
+
+class ProgressHook(Protocol):
+    """Told how many inputs are done after each batch, and how many came from the cache at once."""
+
+    def __call__(self, count: int, *, cached: int = 0) -> None:
+        """``count`` more inputs are done; ``cached`` of them were found in the embedding cache."""
+        ...
+
 
 Finished = TypeVar("Finished")
 
@@ -219,7 +225,7 @@ def _fill_from_cache(
             table.add(position, found[key])
     counts.cache_hits += len(keys) - len(todo)
     if on_batch is not None and len(todo) < len(keys):
-        on_batch(len(keys) - len(todo))
+        on_batch(len(keys) - len(todo), cached=len(keys) - len(todo))
     return todo
 
 

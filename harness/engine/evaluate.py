@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from harness.data import DataSourceMode, TaskData, load_task_data
 from harness.distributed import SINGLE_PROCESS, World
+from harness.engine.embedding_cache import EncodeCounts, RunCache
 from harness.engine.embeddings import Embeddings
 from harness.engine.encode import ProgressHook, encode_distinct, unique_inputs
 from harness.engine.encoding import Encoding, encoding_for
@@ -29,7 +30,7 @@ from harness.metrics import score_rankings
 from harness.models.base import Encoder
 from harness.models.late_interaction.protocol import MultiVectorEncoder
 from harness.results.files import task_paths, write_json, write_jsonl
-from harness.results.run_file import TaskScore
+from harness.results.run_file import SideEncoding, TaskScore
 from harness.taskspec.index import LoadedTask
 
 
@@ -59,11 +60,13 @@ def evaluate_task(
     options: EvalOptions,
     progress: EncodingProgress | None = None,
     world: World = SINGLE_PROCESS,
+    cache: RunCache | None = None,
 ) -> TaskScore | None:
     """Evaluate ``loaded`` with ``encoder``, write its five files, and return its score.
 
-    In a distributed run every rank encodes its share; rank 0 alone ranks, scores and writes,
-    and the other ranks return ``None``.
+    With ``cache``, embeddings found there are not encoded again and new ones are stored. In a
+    distributed run every rank encodes its share; rank 0 alone ranks, scores and writes, and the
+    other ranks return ``None``.
     """
     spec = loaded.spec
     loaded_data = load_task_data(spec, options.data_basedir, options.data_source, options.limit)
@@ -71,7 +74,7 @@ def evaluate_task(
     warnings: list[str] = []
     num_excluded = _exclude_unscorable(spec.task, data)
     duplicates, unmatched = _row_warnings(spec.task, data, warnings)
-    encode = _SideEncoder(encoding_for(encoder), spec.task, data, options, progress, world)
+    encode = _SideEncoder(encoding_for(encoder), spec.task, data, options, progress, world, cache)
     candidate_ids = list(data.candidates)
     with ExitStack() as held:  # the embeddings (token files) are released however the task ends
         queries = encode(held, [q.input for q in data.queries], "query")
@@ -106,6 +109,7 @@ def evaluate_task(
         num_duplicate_candidate_rows=duplicates,
         num_unmatched_positive_rows=unmatched,
         warnings=warnings,
+        encoding={side: SideEncoding(**vars(counts)) for side, counts in encode.counts.items()},
     )
 
 
@@ -192,6 +196,7 @@ class _SideEncoder:
         options: EvalOptions,
         progress: EncodingProgress | None,
         world: World,
+        cache: RunCache | None = None,
     ) -> None:
         self.encoding = encoding
         self.task = task
@@ -199,6 +204,9 @@ class _SideEncoder:
         self.options = options
         self.progress = progress
         self.world = world
+        self.cache = cache
+        self.counts: dict[Side, EncodeCounts] = {}
+        """What each side took to encode, filled in as the sides are encoded."""
 
     def __call__(self, held: ExitStack, inputs: Sequence[EncodeInput], side: Side) -> Embeddings | None:
         """The embeddings of ``inputs`` (released when ``held`` closes); ``None`` off rank 0."""
@@ -213,8 +221,18 @@ class _SideEncoder:
             return error
 
         stage = f"encoding the {side} inputs of task '{self.task}'"
+        counts = self.counts.setdefault(side, EncodeCounts(inputs=len(inputs), unique=len(distinct)))
         table = encode_distinct(
-            self.encoding, distinct, side, self.options.batch_size, self.world, hook, stage, explain
+            self.encoding,
+            distinct,
+            side,
+            self.options.batch_size,
+            self.world,
+            hook,
+            stage,
+            explain,
+            cache=self.cache,
+            counts=counts,
         )
         return None if table is None else held.enter_context(self.encoding.embeddings(table, inverse))
 

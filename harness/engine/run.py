@@ -7,6 +7,7 @@ still leaves every finished task's files and a valid entry for them.
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import subprocess
 from collections.abc import Sequence
@@ -16,9 +17,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.data import data_signature
 from harness.distributed import SINGLE_PROCESS, World
 from harness.encoder_metadata import encoder_metadata
+from harness.engine.embedding_cache import RunCache
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
+from harness.errors import HarnessError
 from harness.models.base import AnyEncoder
 from harness.results.aggregation import GroupRule, group_score, task_means
 from harness.results.files import RUN_FILE, task_paths, write_json
@@ -38,9 +42,17 @@ class RunReporter(Protocol):
         """The hook factory for encoding progress bars."""
         ...
 
-    def task_started(self, task: LoadedTask, position: int, total: int) -> None: ...
+    def task_started(self, task: LoadedTask, position: int, total: int) -> None:
+        """Task number ``position`` of ``total`` starts."""
+        ...
 
-    def task_finished(self, task: LoadedTask, score: TaskScore) -> None: ...
+    def task_kept(self, task: LoadedTask, position: int, total: int, score: TaskScore) -> None:
+        """Task number ``position`` was finished by an earlier run of these settings and is kept."""
+        ...
+
+    def task_finished(self, task: LoadedTask, score: TaskScore) -> None:
+        """A task was evaluated and its files written."""
+        ...
 
 
 @dataclass
@@ -67,13 +79,18 @@ def run_tasks(
     reporter: RunReporter | None = None,
     world: World = SINGLE_PROCESS,
     folder: OutputFolder | None = None,
+    cache: RunCache | None = None,
+    identity: str | None = None,
 ) -> RunResult:
     """Evaluate every selected task in order, writing results as each one finishes.
 
     ``folder`` is the output folder as claimed by :func:`harness.results.claim_output_folder`
     (on rank 0); every file written is recorded in its marker, and it is marked finished at the
-    end. In a distributed run every rank calls this; only rank 0 scores tasks and writes files
-    (the entry returned on other ranks has no tasks).
+    end. A task that an earlier run of the same settings finished, with an unchanged fingerprint
+    (:func:`task_fingerprint`, needing the encoder's ``identity``), is kept, not computed again.
+    With ``cache``, embeddings are looked up and stored. In a distributed run every rank calls
+    this; only rank 0 scores tasks and writes files (the entry returned on other ranks has no
+    tasks).
     """
     entry = RunFile(
         model=ModelInfo(name=model_name, adapter_metadata=encoder_metadata(encoder)),
@@ -91,16 +108,32 @@ def run_tasks(
     )
     path = options.output_dir / RUN_FILE
     for position, loaded in enumerate(selection.tasks, start=1):
+        name = loaded.spec.task
+        fingerprint = task_fingerprint(loaded, options, identity) if world.is_main else None
+        finished = folder.finished_score(name, fingerprint) if folder is not None and fingerprint else None
+        # The main process decides for all: a task it keeps is encoded by no rank.
+        if world.total([int(finished is not None)], f"checking whether task '{name}' is finished")[0]:
+            if finished is not None:
+                entry.tasks[name] = finished
+                update_aggregates(entry, index, selection)
+                write_json(path, entry.model_dump(mode="json"), indent=2)
+                if reporter is not None:
+                    reporter.task_kept(loaded, position, len(selection.tasks), finished)
+            continue
         if reporter is not None:
             reporter.task_started(loaded, position, len(selection.tasks))
-        score = evaluate_task(loaded, encoder, options, reporter.encoding if reporter is not None else None, world)
+        if folder is not None:
+            folder.start_task(name)
+        score = evaluate_task(
+            loaded, encoder, options, reporter.encoding if reporter is not None else None, world, cache
+        )
         if score is None:  # not rank 0
             continue
-        entry.tasks[loaded.spec.task] = score
+        entry.tasks[name] = score
         update_aggregates(entry, index, selection)
         write_json(path, entry.model_dump(mode="json"), indent=2)
         if folder is not None:
-            folder.record([*task_paths(options.output_dir, loaded.spec.task).values(), path])
+            folder.finish_task(name, fingerprint or "", [*task_paths(options.output_dir, name).values(), path])
         if reporter is not None:
             reporter.task_finished(loaded, score)
     entry.run.finished_at = _now()
@@ -113,22 +146,39 @@ def run_tasks(
     return RunResult(run_file=entry, path=path, output_dir=options.output_dir)
 
 
+def task_fingerprint(loaded: LoadedTask, options: EvalOptions, identity: str | None) -> str | None:
+    """What decides a finished task's files within one output folder's settings: the task's full
+    definition and meta-task, the encoder's identity (weights included) and the task's data files
+    (:func:`harness.data.data_signature`). None when the encoder cannot be identified."""
+    if identity is None:
+        return None
+    try:
+        data = data_signature(loaded.spec, options.data_basedir)
+    except HarnessError:  # the task's own evaluation will say what is wrong
+        return None
+    payload = {
+        "task": loaded.spec.model_dump(mode="json"),
+        "meta_task": loaded.meta_task,
+        "encoder": identity,
+        "data": data,
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def run_settings(
     model_name: str, model_args: dict[str, Any], selection: Selection, options: EvalOptions
 ) -> dict[str, Any]:
-    """What decides a run's numbers: the output folder's fingerprint is a hash of this.
+    """The settings an output folder belongs to: its fingerprint is a hash of this.
 
-    Model and arguments as given, each task's full definition (hashed), the row limit, the data
-    and the prediction depth; not the batch size or the number of processes, which change no
-    number.
+    Model and arguments as given, the row limit, the data and the prediction depth; not the batch
+    size or the number of processes, which change no number, and not the task list: each task has
+    a fingerprint of its own (:func:`task_fingerprint`), so a rerun keeps finished tasks and runs
+    added or changed ones in the same folder.
     """
     return {
         "model": model_name,
         "model_args": {key: model_args[key] for key in sorted(model_args)},
-        "tasks": {
-            loaded.spec.task: hashlib.sha256(loaded.spec.model_dump_json().encode("utf-8")).hexdigest()[:16]
-            for loaded in selection.tasks
-        },
         "limit": options.limit,
         "data_source": options.data_source,
         "data_basedir": str(options.data_basedir),

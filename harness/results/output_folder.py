@@ -1,20 +1,24 @@
-"""The output folder of a run: every file kept inside it, and the folder marked as one run's.
+"""The output folder of a run: every file kept inside it, the folder marked as one run's, and
+finished tasks kept for a rerun.
 
 A run claims its folder before the model loads. The claim checks that the folder can be
 written, takes an exclusive lock (two runs never write one folder at once), and reads the
 marker file ``harness_run.json`` that an earlier run left there:
 
 - no marker and no result files: a fresh folder;
-- a marker with the same fingerprint (same model, settings, tasks and data): an earlier try of
-  this very run, replaced as a whole;
+- a marker with the same fingerprint (the same model, model arguments, row limit, data and
+  prediction depth): an earlier run of these settings, **resumed**: each task it finished is kept
+  as long as that task's own fingerprint (its definition, the encoder's identity, its data files)
+  is unchanged, and every other task is computed again, its files replaced;
 - a marker with another fingerprint, or result files without a marker: another run's results,
-  refused unless ``overwrite`` is given, in which case they are replaced as a whole.
+  refused unless ``overwrite`` is given.
 
-"Replaced as a whole" means every file the old marker lists and every file with a result
-file name (``{task}_score.json`` ...) is deleted before the new run writes anything, so the
-folder never mixes two runs and never keeps another run's ``leaderboard_entry.json``. Files
-with other names (a user's notes) are left alone. The marker lists the files the run has
-written so far and its status (``running``, ``finished``).
+``overwrite`` replaces the folder's results as a whole: every file the old marker lists and every
+file with a result file name (``{task}_score.json`` ...) is deleted before the new run writes
+anything, so the folder never mixes two settings and never keeps another run's
+``leaderboard_entry.json``. Files with other names (a user's notes) are left alone. The marker
+lists the files written, each finished task's fingerprint, and the status (``running``,
+``finished``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.results.files import FILE_NAME, OutputPathError, is_result_file, output_file, write_json
+from harness.results.files import (
+    ENTRY_FILE,
+    FILE_NAME,
+    RUN_FILE,
+    OutputPathError,
+    is_result_file,
+    output_file,
+    task_paths,
+    write_json,
+)
+from harness.results.run_file import RunFile, TaskScore
 
 RUN_MARKER = "harness_run.json"
 """The marker file naming the run a folder belongs to."""
@@ -57,9 +71,9 @@ class RunMarker(BaseModel):
     run_id: str
     """Random id of the run that owns the folder."""
     fingerprint: str
-    """SHA-256 of ``settings``: equal fingerprints mean the same model, settings, tasks and data."""
+    """SHA-256 of ``settings``: equal fingerprints mean the same model, arguments, row limit and data."""
     settings: dict[str, Any]
-    """What the fingerprint covers (model, model arguments, task definitions, row limit, data)."""
+    """What the fingerprint covers (model, model arguments, row limit, data, prediction depth)."""
     status: Literal["running", "finished"]
     """``running`` until the last file is written (a run killed midway stays ``running``)."""
     started_at: str
@@ -70,15 +84,21 @@ class RunMarker(BaseModel):
     """The command line of the run."""
     files: list[str] = Field(default_factory=list)
     """Result files the run has written so far (names inside the folder)."""
+    tasks: dict[str, str] = Field(default_factory=dict)
+    """Each finished task and its fingerprint: a rerun of these settings keeps the task while its
+    fingerprint is unchanged. A task is removed here before it is computed again."""
 
 
 class OutputFolder:
     """A claimed output folder: the lock is held and the marker kept up to date."""
 
-    def __init__(self, path: Path, marker: RunMarker, lock_fd: int | None) -> None:
+    def __init__(
+        self, path: Path, marker: RunMarker, lock_fd: int | None, previous: Mapping[str, TaskScore] | None = None
+    ) -> None:
         self.path = path
         self.marker = marker
         self._lock_fd = lock_fd
+        self._previous: dict[str, TaskScore] = dict(previous or {})
 
     @property
     def run_id(self) -> str:
@@ -88,6 +108,32 @@ class OutputFolder:
     def file(self, name: str) -> Path:
         """The path of result file ``name`` inside the folder (see :func:`output_file`)."""
         return output_file(self.path, name)
+
+    def finished_score(self, task: str, fingerprint: str) -> TaskScore | None:
+        """The score of ``task`` when an earlier run of these settings finished it with the same
+        ``fingerprint`` and its five files are still there; else None (compute it again)."""
+        score = self._previous.get(task)
+        if score is None or self.marker.tasks.get(task) != fingerprint:
+            return None
+        if not all(path.is_file() for path in task_paths(self.path, task).values()):
+            return None
+        return score
+
+    def start_task(self, task: str) -> None:
+        """Forget ``task``'s earlier result before its files are written again (a kill midway then
+        leaves it unfinished, never half old and half new)."""
+        if task in self.marker.tasks:
+            self.marker = self.marker.model_copy(
+                update={"tasks": {k: v for k, v in self.marker.tasks.items() if k != task}}
+            )
+            self._write_marker()
+
+    def finish_task(self, task: str, fingerprint: str, paths: Iterable[Path]) -> None:
+        """Record ``task`` as finished with ``fingerprint`` and the files it wrote."""
+        names = [p.name for p in paths if p.name not in self.marker.files]
+        update = {"files": [*self.marker.files, *names], "tasks": {**self.marker.tasks, task: fingerprint}}
+        self.marker = self.marker.model_copy(update=update)
+        self._write_marker()
 
     def record(self, paths: Iterable[Path]) -> None:
         """Add written files to the marker (rewritten atomically)."""
@@ -122,9 +168,11 @@ def claim_output_folder(
         fingerprint = run_fingerprint(settings)
         previous = read_marker(path)
         leftovers = _result_files(path, previous)
-        if leftovers and not overwrite and (previous is None or previous.fingerprint != fingerprint):
+        resumed = previous is not None and previous.fingerprint == fingerprint and not overwrite
+        if leftovers and not overwrite and not resumed:
             raise OutputPathError(_foreign_message(path, previous, settings, leftovers))
-        for leftover in leftovers:
+        kept = previous if resumed else None
+        for leftover in leftovers if kept is None else [ENTRY_FILE]:  # the entry is rebuilt at the end
             (path / leftover).unlink(missing_ok=True)
         marker = RunMarker(
             run_id=uuid.uuid4().hex,
@@ -133,13 +181,24 @@ def claim_output_folder(
             status="running",
             started_at=_now(),
             command=list(command),
+            files=[name for name in kept.files if name != ENTRY_FILE] if kept else [],
+            tasks=dict(kept.tasks) if kept else {},
         )
-        folder = OutputFolder(path, marker, lock_fd)
+        folder = OutputFolder(path, marker, lock_fd, _previous_scores(path) if kept else None)
         folder._write_marker()
     except BaseException:
         os.close(lock_fd)
         raise
     return folder
+
+
+def _previous_scores(path: Path) -> dict[str, TaskScore]:
+    """The task scores of the run file an earlier run left (none when it cannot be read as one)."""
+    try:
+        payload = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        return RunFile.model_validate(payload).tasks
+    except (OSError, ValueError, ValidationError, RecursionError):
+        return {}
 
 
 def read_marker(path: Path) -> RunMarker | None:

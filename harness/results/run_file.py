@@ -28,6 +28,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+class SideEncoding(_Strict):
+    """How one side (queries or candidates) of a task was encoded."""
+
+    inputs: int
+    """Queries or candidates of the side, duplicates included."""
+    unique: int
+    """Distinct inputs among them (each encoded or looked up once)."""
+    cache_hits: int
+    """Distinct inputs whose embedding came from the embedding cache."""
+    forward_rows: int
+    """Distinct inputs the model encoded (summed over the ranks of a distributed run)."""
+
+
 class TaskScore(_Strict):
     """One task's result."""
 
@@ -65,6 +78,8 @@ class TaskScore(_Strict):
     warnings: list[str] = Field(default_factory=list)
     """Warnings about what the scores mean (input-independent embeddings, duplicate candidate
     ids, unmatched positives), as printed; also in the task's score file."""
+    encoding: dict[Literal["query", "candidate"], SideEncoding] = Field(default_factory=dict)
+    """Per side: inputs, distinct inputs, embedding-cache hits and forward rows."""
 
 
 class GroupScore(_Strict):
