@@ -93,12 +93,18 @@ class OutputFolder:
     """A claimed output folder: the lock is held and the marker kept up to date."""
 
     def __init__(
-        self, path: Path, marker: RunMarker, lock_fd: int | None, previous: Mapping[str, TaskScore] | None = None
+        self,
+        path: Path,
+        marker: RunMarker,
+        lock_fd: int | None,
+        previous: Mapping[str, TaskScore] | None = None,
+        previous_run: str | None = None,
     ) -> None:
         self.path = path
         self.marker = marker
         self._lock_fd = lock_fd
         self._previous: dict[str, TaskScore] = dict(previous or {})
+        self._previous_run = previous_run
 
     @property
     def run_id(self) -> str:
@@ -117,7 +123,7 @@ class OutputFolder:
             return None
         if not all(path.is_file() for path in task_paths(self.path, task).values()):
             return None
-        return score
+        return score.model_copy(update={"encoding": {}, "kept_from": score.kept_from or self._previous_run})
 
     def start_task(self, task: str) -> None:
         """Forget ``task``'s earlier result before its files are written again (a kill midway then
@@ -184,7 +190,9 @@ def claim_output_folder(
             files=[name for name in kept.files if name != ENTRY_FILE] if kept else [],
             tasks=dict(kept.tasks) if kept else {},
         )
-        folder = OutputFolder(path, marker, lock_fd, _previous_scores(path) if kept else None)
+        folder = OutputFolder(
+            path, marker, lock_fd, _previous_scores(path) if kept else None, kept.run_id if kept else None
+        )
         folder._write_marker()
     except BaseException:
         os.close(lock_fd)

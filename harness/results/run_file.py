@@ -79,7 +79,11 @@ class TaskScore(_Strict):
     """Warnings about what the scores mean (input-independent embeddings, duplicate candidate
     ids, unmatched positives), as printed; also in the task's score file."""
     encoding: dict[Literal["query", "candidate"], SideEncoding] = Field(default_factory=dict)
-    """Per side: inputs, distinct inputs, embedding-cache hits and forward rows."""
+    """Per side: inputs, distinct inputs, embedding-cache hits and forward rows, in this run (empty
+    for a task kept from an earlier run)."""
+    kept_from: str | None = None
+    """The run id of the earlier run of the same settings whose finished task this is (kept, not
+    computed again); None when this run computed it."""
 
 
 class GroupScore(_Strict):
