@@ -138,7 +138,7 @@ def test_an_empty_lookup_finds_nothing(cache):
     assert cache.get_many([]) == {}
 
 
-@pytest.mark.parametrize("bad", ["", "k" * (MAX_KEY_LENGTH + 1), 5, None, b"bytes"])
+@pytest.mark.parametrize("bad", ["", "k" * (MAX_KEY_LENGTH + 1), 5, None, b"bytes", "a\0b", "\ud800"])
 def test_keys_must_be_non_empty_strings_of_bounded_length(cache, bad):
     with pytest.raises(CacheKeyError):
         cache.put_many([(bad, array(1))])
@@ -156,6 +156,13 @@ def test_a_key_of_the_longest_length_is_accepted(cache):
 def test_one_string_instead_of_a_list_of_keys_is_refused(cache):
     with pytest.raises(CacheKeyError, match="sequence of keys"):
         cache.get_many(key(1))
+
+
+def test_keys_are_opaque_text(cache):
+    odd = ["ключ", "a b\tc", "'; DROP TABLE entries; --", "%_*"]
+    cache.put_many([(k, array(n)) for n, k in enumerate(odd)])
+
+    assert set(cache.get_many(odd)) == set(odd)
 
 
 def test_the_first_array_put_under_a_key_is_kept(cache):

@@ -131,6 +131,24 @@ def test_an_index_row_that_does_not_fit_its_bytes_is_a_miss(tmp_path):
         assert cache.get_many([key(0)]) == {}
 
 
+def test_an_index_row_pointing_at_another_keys_bytes_is_a_miss(tmp_path):
+    filled(tmp_path)
+    with sqlite3.connect(tmp_path / "index.sqlite") as conn:
+        conn.execute("UPDATE entries SET offset = 0 WHERE key = ?", (key(1),))  # the bytes of key 0
+
+    with EmbeddingCache.open(tmp_path) as cache:
+        assert set(cache.get_many([key(0), key(1)])) == {key(0)}
+
+
+def test_an_index_row_with_another_shape_of_the_same_size_is_a_miss(tmp_path):
+    filled(tmp_path)
+    with sqlite3.connect(tmp_path / "index.sqlite") as conn:
+        conn.execute("UPDATE entries SET shape = '8,8' WHERE key = ?", (key(0),))
+
+    with EmbeddingCache.open(tmp_path) as cache:
+        assert cache.get_many([key(0)]) == {}
+
+
 def test_a_shard_that_cannot_be_read_is_a_miss_and_keeps_its_entries(tmp_path, monkeypatch, capsys):
     filled(tmp_path)
 

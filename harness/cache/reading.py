@@ -42,6 +42,6 @@ def read_entry(reader: ShardReader, entry: IndexEntry) -> np.ndarray | Damage:
             return Damage(entry.key, entry.shard, "missing shard")
         if count < entry.nbytes:
             return Damage(entry.key, entry.shard, "truncated shard")
-    if checksum(buffer) != entry.checksum:
+    if checksum(entry.key, entry.shape, buffer) != entry.checksum:
         return Damage(entry.key, entry.shard, "checksum mismatch")
     return flat.reshape(shape).astype(np.float32, copy=False)

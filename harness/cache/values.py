@@ -1,8 +1,9 @@
 """What goes in and out of the store: keys checked, arrays turned into bytes and back.
 
 A value is stored as its raw little-endian float32 bytes (C order), with its shape and a
-BLAKE2b-128 checksum of those bytes kept in the index; reading verifies the checksum, so a
-damaged value is never returned.
+BLAKE2b-128 checksum kept in the index. The checksum covers the key, the shape and the bytes,
+so reading verifies the whole entry: damaged bytes, or an index row that now names another
+key, shape or place, are never returned as an array.
 """
 
 from __future__ import annotations
@@ -36,14 +37,25 @@ class EncodedValue:
 
 
 def check_key(key: Any) -> str:
-    """``key`` itself when it is a non-empty string of at most ``MAX_KEY_LENGTH`` characters."""
+    """``key`` itself when it is a non-empty string of at most ``MAX_KEY_LENGTH`` characters, with
+    no NUL and valid as UTF-8 (SQLite stores keys as UTF-8 text)."""
     if not isinstance(key, str):
         raise CacheKeyError(f"embedding cache key must be a string, got {type(key).__name__}")
     if not key or len(key) > MAX_KEY_LENGTH:
         raise CacheKeyError(
             f"embedding cache key must have 1 to {MAX_KEY_LENGTH} characters, got {len(key)} ({key[:16]!r}...)"
         )
+    if "\0" in key or not _is_utf8(key):
+        raise CacheKeyError(f"embedding cache key {key[:16]!r}... holds a NUL or is not valid UTF-8")
     return key
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def encode_value(key: str, value: Any) -> EncodedValue:
@@ -59,12 +71,19 @@ def encode_value(key: str, value: Any) -> EncodedValue:
     if value.ndim > MAX_NDIM:
         raise CacheValueError(f"embedding for cache key {key[:16]}...: {value.ndim} dimensions (at most {MAX_NDIM})")
     data = np.ascontiguousarray(value, dtype=STORED_DTYPE).tobytes()
-    return EncodedValue(data=data, shape=shape_text(value.shape), checksum=checksum(data))
+    shape = shape_text(value.shape)
+    return EncodedValue(data=data, shape=shape, checksum=checksum(key, shape, data))
 
 
-def checksum(data: bytes | memoryview) -> bytes:
-    """BLAKE2b-128 of ``data``: random damage goes unnoticed with probability 2**-128."""
-    return hashlib.blake2b(data, digest_size=CHECKSUM_BYTES).digest()
+def checksum(key: str, shape: str, data: bytes | memoryview) -> bytes:
+    """BLAKE2b-128 of the key, the shape and the bytes: random damage goes unnoticed with
+    probability 2**-128."""
+    digest = hashlib.blake2b(digest_size=CHECKSUM_BYTES)
+    for part in (key.encode("utf-8"), shape.encode("ascii")):
+        digest.update(len(part).to_bytes(4, "little"))
+        digest.update(part)
+    digest.update(data)
+    return digest.digest()
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
