@@ -247,7 +247,7 @@ def test_an_sqlite_file_of_another_program_is_refused_and_left_alone(tmp_path):
 # --- a full disk, a folder that cannot be written ----------------------------------------------
 
 
-def full_disk(fd, data):
+def full_disk(fd, data, offset):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 

@@ -33,7 +33,7 @@ def folder_problem(root: Path) -> str | None:
     return None
 
 
-def is_corruption(error: sqlite3.Error) -> bool:
+def is_corruption(error: BaseException) -> bool:
     """True when SQLite says the file is damaged or not a database (not for busy, full or read-only)."""
     name = getattr(error, "sqlite_errorname", None)  # Python 3.11+
     if name is not None:
@@ -45,17 +45,19 @@ def open_index(root: Path, writable: bool, notices: Notices) -> tuple[CacheIndex
     """The index of ``root`` and whether it can be written.
 
     Writable: a damaged index is moved aside and a fresh one started; an index SQLite cannot
-    write is opened read-only. Read-only: a missing or damaged index gives None (every lookup misses).
+    write is opened read-only. Read-only: a missing, damaged or unreadable index gives None
+    (every lookup misses). ``CacheFormatError`` for an index of another program or format.
     """
     path = root / INDEX_FILE
     if writable:
         try:
             return CacheIndex.open(path, read_only=False), True
-        except sqlite3.DatabaseError as error:
+        except sqlite3.Error as error:
             if is_corruption(error):
-                return replace_damaged_index(path, notices, error), True
-            if not isinstance(error, sqlite3.OperationalError):
-                raise
+                try:
+                    return replace_damaged_index(path, notices, error), True
+                except (OSError, sqlite3.Error) as failure:
+                    error = failure  # type: ignore[assignment]
             notices.warn_once(
                 "write", f"cannot write {INDEX_FILE} ({error}); reading only, new embeddings are not cached"
             )
@@ -71,10 +73,9 @@ def _open_read_only(path: Path, notices: Notices) -> CacheIndex | None:
         except sqlite3.OperationalError:
             # A read-only folder without the index's -shm file: SQLite can read it only as immutable.
             return CacheIndex.open(path, read_only=True, immutable=True)
-    except sqlite3.DatabaseError as error:
-        if not is_corruption(error):
-            raise
-        notices.warn_once("index", f"{INDEX_FILE} is damaged ({error}) and cannot be replaced; every lookup misses")
+    except sqlite3.Error as error:
+        state = "is damaged" if is_corruption(error) else "cannot be read"
+        notices.warn_once("index", f"{INDEX_FILE} {state} ({error}); every lookup misses")
         return None
 
 

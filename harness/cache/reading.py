@@ -24,12 +24,21 @@ class Damage(NamedTuple):
         return f"{self.reason} in {SHARDS_DIR}/{self.shard}"
 
 
+def well_formed(entry: IndexEntry) -> bool:
+    """True when every field of the index row has its type (a damaged index can hand back anything)."""
+    ints = (entry.offset, entry.nbytes, entry.last_used)
+    texts = (entry.key, entry.shard, entry.dtype, entry.shape)
+    return all(type(v) is int for v in ints) and all(type(v) is str for v in texts) and type(entry.checksum) is bytes
+
+
 def read_entry(reader: ShardReader, entry: IndexEntry) -> np.ndarray | Damage:
     """A fresh float32 array equal bit for bit to what was put under ``entry.key``, or its ``Damage``.
 
     Other read errors than a missing shard (permissions, I/O errors) raise ``OSError``: the
     bytes may be fine, so the entry is not damaged.
     """
+    if not well_formed(entry):
+        return Damage(entry.key, str(entry.shard), "malformed index entry")
     shape = parse_shape(entry.shape, entry.nbytes)
     if shape is None or entry.dtype != STORED_DTYPE or not is_shard_name(entry.shard) or entry.offset < 0:
         return Damage(entry.key, entry.shard, "malformed index entry")

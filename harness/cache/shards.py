@@ -47,12 +47,16 @@ def shard_files(shards_dir: Path) -> dict[str, int]:
     return {e.name: e.stat().st_size for e in entries if e.is_file(follow_symlinks=False) and is_shard_name(e.name)}
 
 
-def append_bytes(fd: int, data: bytes | memoryview) -> None:
-    """Write all of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
+def append_bytes(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """Write all of ``data`` to ``fd`` at ``offset`` (``os.pwrite`` may write less than asked).
+
+    Writing at the offset the index will name, rather than wherever the file ends, keeps later
+    entries right even if something else shortened the file meanwhile.
+    """
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 def fsync_dir(path: Path) -> None:
@@ -80,10 +84,11 @@ class ShardWriter:
         if self._fd is None or (self._size > 0 and self._size + total > self.limit):
             self._start_shard()
         assert self._fd is not None
-        start = self._size
+        start = offset = self._size
         self._size += total  # counted before writing: after a failed write the tail is garbage, never reused
         for piece in pieces:
-            append_bytes(self._fd, piece)
+            append_bytes(self._fd, piece, offset)
+            offset += len(piece)
         os.fsync(self._fd)
         return self._name, start
 
@@ -97,7 +102,7 @@ class ShardWriter:
         self.close()
         self.shards_dir.mkdir(parents=True, exist_ok=True)
         name = new_shard_name()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         self._fd = os.open(self.shards_dir / name, flags, 0o644)
         self._name, self._size = name, 0
         fsync_dir(self.shards_dir)  # the new file's name is durable before any index row names it

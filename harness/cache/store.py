@@ -26,7 +26,7 @@ from harness.cache.location import default_cache_dir
 from harness.cache.locking import CacheLock
 from harness.cache.notices import Notices
 from harness.cache.opening import RECOMPUTE, folder_problem, is_corruption, open_index, replace_damaged_index, same_file
-from harness.cache.reading import Damage, read_entry
+from harness.cache.reading import Damage, read_entry, well_formed
 from harness.cache.reports import CacheInfo, PruneReport
 from harness.cache.schema import INDEX_FILE
 from harness.cache.shards import SHARDS_DIR, ShardReader, ShardWriter, shard_files
@@ -115,7 +115,9 @@ class EmbeddingCache:
         now = clock.now()
         for start in range(0, len(keys), MAX_KEYS_PER_QUERY):
             chunk = [check_key(key) for key in keys[start : start + MAX_KEYS_PER_QUERY]]
-            for entry in sorted(self._lookup(chunk), key=lambda e: (e.shard, e.offset)):
+            entries = self._lookup(chunk)
+            damaged += [Damage(e.key, str(e.shard), "malformed index entry") for e in entries if not well_formed(e)]
+            for entry in sorted(filter(well_formed, entries), key=lambda e: (e.shard, e.offset)):  # file order
                 value = self._read(entry)
                 if isinstance(value, Damage):
                     damaged.append(value)
@@ -190,7 +192,7 @@ class EmbeddingCache:
         if self._index is not None:
             try:
                 summary = self._index.summary()
-            except sqlite3.DatabaseError as error:
+            except sqlite3.Error as error:
                 raise CacheError(f"embedding cache {self._root}: cannot read {INDEX_FILE}: {error}") from None
         return CacheInfo(
             path=self._root,
@@ -268,7 +270,7 @@ class EmbeddingCache:
             return []
         try:
             return self._index.lookup(chunk)
-        except sqlite3.DatabaseError as error:
+        except sqlite3.Error as error:
             if is_corruption(error):
                 self._index_damaged(error)
             else:
@@ -306,7 +308,7 @@ class EmbeddingCache:
             return
         try:
             write(self._index)
-        except sqlite3.DatabaseError as error:
+        except sqlite3.Error as error:
             if not is_corruption(error):
                 self._stop_writing(error)
                 return
@@ -344,11 +346,14 @@ class EmbeddingCache:
         if path in self._memo or self._index is None:
             return self._memo.get(path)
         try:
-            return self._index.digest(path)
-        except sqlite3.DatabaseError as error:
+            memo = self._index.digest(path)
+        except sqlite3.Error as error:
             if is_corruption(error):
                 self._index_damaged(error)
             return None
+        if memo is None or not all(type(v) is int for v in (memo.size, memo.mtime_ns, memo.last_used)):
+            return None  # none, or a row a damaged index hands back: hash again
+        return memo if type(memo.sha256) is str else None
 
     def _remember(self, path: str, stat: os.stat_result, sha256: str) -> None:
         now = clock.now()
@@ -369,8 +374,8 @@ class EmbeddingCache:
         raise CacheError(f"{path} changed while it was being hashed for the embedding cache; run again when it is done")
 
 
-def _utc(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+def _utc(seconds: object) -> datetime | None:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc) if type(seconds) is int else None
 
 
 def _reason(error: BaseException) -> str:
