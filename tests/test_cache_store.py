@@ -444,3 +444,34 @@ def test_a_read_only_cache_remembers_file_hashes_for_its_own_life(tmp_path, hash
         cache.file_digest(path)
 
     assert len(hash_count) == 1
+
+
+def test_a_file_that_changes_while_it_is_hashed_is_hashed_again(cache, tmp_path, monkeypatch):
+    path = old_file(tmp_path / "video.mp4", b"first")
+    real = digest_module.sha256_of_file
+    calls = []
+
+    def changing(file):
+        calls.append(file)
+        if len(calls) == 1:
+            old_file(file, b"second!")  # rewritten while being read
+        return real(file)
+
+    monkeypatch.setattr(digest_module, "sha256_of_file", changing)
+
+    assert cache.file_digest(path) == hashlib.sha256(b"second!").hexdigest() and len(calls) == 2
+
+
+def test_a_file_that_keeps_changing_while_it_is_hashed_is_refused(cache, tmp_path, monkeypatch):
+    path = old_file(tmp_path / "video.mp4", b"first")
+    real = digest_module.sha256_of_file
+    sizes = iter(range(1, 100))
+
+    def changing(file):
+        old_file(file, b"x" * next(sizes))
+        return real(file)
+
+    monkeypatch.setattr(digest_module, "sha256_of_file", changing)
+
+    with pytest.raises(CacheError, match="changed while it was being hashed"):
+        cache.file_digest(path)

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -144,3 +145,30 @@ def test_prune_is_refused_while_another_process_has_the_cache_open(tmp_path):
 
     with EmbeddingCache.open(tmp_path) as cache:
         cache.prune(timedelta(days=30))  # the lock went with the process
+
+
+def test_opening_a_cache_that_is_being_pruned_waits_for_the_prune(tmp_path, capfd):
+    EmbeddingCache.open(tmp_path).close()
+    pruner = subprocess.Popen(  # holds the lock as prune does
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'rb'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('locked', flush=True); sys.stdin.read()",
+            str(tmp_path / "lock"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert pruner.stdout is not None and pruner.stdout.readline() == "locked\n"
+    opened: list[bool] = []
+    opener = threading.Thread(target=lambda: (EmbeddingCache.open(tmp_path).close(), opened.append(True)))
+    opener.start()
+    opener.join(timeout=0.5)
+    waited = opener.is_alive()
+    pruner.communicate("", timeout=30)
+    opener.join(timeout=30)
+
+    assert waited and opened == [True]
+    assert "is being pruned or cleared; waiting" in capfd.readouterr().err

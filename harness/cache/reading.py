@@ -26,9 +26,16 @@ class Damage(NamedTuple):
 
 def well_formed(entry: IndexEntry) -> bool:
     """True when every field of the index row has its type (a damaged index can hand back anything)."""
-    ints = (entry.offset, entry.nbytes, entry.last_used)
-    texts = (entry.key, entry.shard, entry.dtype, entry.shape)
-    return all(type(v) is int for v in ints) and all(type(v) is str for v in texts) and type(entry.checksum) is bytes
+    return (
+        type(entry.offset) is int
+        and type(entry.nbytes) is int
+        and type(entry.last_used) is int
+        and type(entry.key) is str
+        and type(entry.shard) is str
+        and type(entry.dtype) is str
+        and type(entry.shape) is str
+        and type(entry.checksum) is bytes
+    )
 
 
 def read_entry(reader: ShardReader, entry: IndexEntry) -> np.ndarray | Damage:

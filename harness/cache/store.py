@@ -115,9 +115,13 @@ class EmbeddingCache:
         now = clock.now()
         for start in range(0, len(keys), MAX_KEYS_PER_QUERY):
             chunk = [check_key(key) for key in keys[start : start + MAX_KEYS_PER_QUERY]]
-            entries = self._lookup(chunk)
-            damaged += [Damage(e.key, str(e.shard), "malformed index entry") for e in entries if not well_formed(e)]
-            for entry in sorted(filter(well_formed, entries), key=lambda e: (e.shard, e.offset)):  # file order
+            entries = []
+            for entry in self._lookup(chunk):
+                if well_formed(entry):
+                    entries.append(entry)
+                else:
+                    damaged.append(Damage(entry.key, str(entry.shard), "malformed index entry"))
+            for entry in sorted(entries, key=lambda e: (e.shard, e.offset)):  # in file order
                 value = self._read(entry)
                 if isinstance(value, Damage):
                     damaged.append(value)
