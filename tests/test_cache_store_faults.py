@@ -372,3 +372,22 @@ def test_a_read_only_file_system_is_read_after_one_warning(tmp_path):
 
     assert done.stdout.split() == ["1", "False"], done.stderr
     assert len(warnings_in(done.stderr)) == 1 and "not writable" in done.stderr
+
+
+def test_a_lock_file_that_cannot_be_created_leaves_a_cache_that_reads(tmp_path, monkeypatch, capsys):
+    filled(tmp_path)
+    (tmp_path / "lock").unlink()
+    real_open = os.open
+
+    def no_inodes(path, flags, *args):
+        if str(path).endswith("/lock") and flags & os.O_CREAT:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_inodes)
+    with EmbeddingCache.open(tmp_path) as cache:
+        found = cache.get_many([key(0)])
+
+        assert not cache.writable and np.array_equal(found[key(0)], array(0))
+    (line,) = warnings_in(capsys.readouterr().err)
+    assert "cannot create its lock file" in line

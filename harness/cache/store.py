@@ -82,7 +82,12 @@ class EmbeddingCache:
         if writable and (problem := folder_problem(root)) is not None:
             notices.warn_once("write", f"{problem}; reading only, new embeddings are not cached")
             writable = False
-        lock = CacheLock.shared(root, create=writable)
+        try:
+            lock = CacheLock.shared(root, create=writable)
+        except OSError as error:  # e.g. no inode left for the lock file
+            notices.warn_once("write", f"cannot create its lock file ({_reason(error)}); reading only")
+            writable = False
+            lock = CacheLock.shared(root, create=False)
         try:
             index, writable = open_index(root, writable, notices)
         except BaseException:
@@ -217,6 +222,7 @@ class EmbeddingCache:
             raise CacheError(f"prune: the age must not be negative, got {older_than}")
         index = self._maintainable("prune")
         cutoff = clock.now() - int(older_than.total_seconds())
+        self._writer.close()  # (a refused upgrade may let another prune in before the lock is shared again)
         with self._lock.exclusive("prune"):
             try:
                 return maintenance.prune(index, self._root, self._writer, self._reader, cutoff)
@@ -227,6 +233,7 @@ class EmbeddingCache:
     def clear(self) -> None:
         """Remove every entry, file memo and shard. Needs the cache alone (as :meth:`prune`)."""
         index = self._maintainable("clear")
+        self._writer.close()
         with self._lock.exclusive("clear"):
             try:
                 maintenance.clear(index, self._root, self._writer, self._reader)
