@@ -204,7 +204,7 @@ def test_rerun_with_other_settings_is_refused_and_overwrite_replaces_the_folder(
     message = one_error_line(
         capsys, [*run_args("VisDial", data=mmeb_basedir, out=out, model_args=model_args), "--limit", "2"]
     )
-    assert message.startswith(f"--output_path {out} holds results of another run (other limit, tasks; run ")
+    assert message.startswith(f"--output_path {out} holds results of another run (other limit; run ")
 
     argv = [*run_args("VisDial", data=mmeb_basedir, out=out, model_args=model_args), "--limit", "2", "--overwrite"]
     assert main(argv) == 0

@@ -71,6 +71,7 @@ class RichReporter:
             f"({score.main_metric} = {100 * score.main_score:.2f}; --overwrite recomputes)",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
     def task_finished(self, task: LoadedTask, score: TaskScore) -> None:
@@ -83,6 +84,7 @@ class RichReporter:
             f"{score.num_candidates} candidates{cached})",
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line per task, whatever the terminal's width
         )
 
 
