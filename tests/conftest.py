@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,19 @@ REMOVE = object()
 
 
 # --- isolation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Never the user's cache: module- and session-scoped fixtures run before the per-test one."""
+    root = tmp_path_factory.mktemp("session-embedding-cache")
+    before = os.environ.get("HARNESS_CACHE_DIR")
+    os.environ["HARNESS_CACHE_DIR"] = str(root)
+    yield root
+    if before is None:
+        os.environ.pop("HARNESS_CACHE_DIR", None)
+    else:
+        os.environ["HARNESS_CACHE_DIR"] = before
 
 
 @pytest.fixture(autouse=True)

@@ -159,3 +159,23 @@ def test_torchrun_command_runs_a_module_as_local_ranks():
     command = torchrun_command(3, "harness", ["run"])
     assert command[0] == sys.executable
     assert command[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=3", "-m", "harness", "run"]
+
+
+def test_two_ranks_share_the_embedding_cache_and_a_recompute_encodes_nothing(tmp_path):
+    cache = tmp_path / "cache"
+    first, _ = torchrun(["run", "--limit", "8", "--output_path", "out", "--cache_dir", str(cache)], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    cold = json.loads((tmp_path / "out" / "leaderboard.json").read_text())
+
+    again, _ = torchrun(
+        ["run", "--limit", "8", "--output_path", "out", "--cache_dir", str(cache), "--overwrite"], tmp_path
+    )
+
+    assert again.returncode == 0, again.stderr[-3000:]
+    warm = json.loads((tmp_path / "out" / "leaderboard.json").read_text())
+    for task, score in warm["tasks"].items():
+        assert all(side["forward_rows"] == 0 for side in score["encoding"].values())  # summed over both ranks
+        assert sum(side["cache_hits"] for side in score["encoding"].values()) == sum(
+            side["forward_rows"] for side in cold["tasks"][task]["encoding"].values()
+        )
+        assert score["metrics"] == cold["tasks"][task]["metrics"]
