@@ -70,7 +70,7 @@ def _cold_warm(work: Path, args: argparse.Namespace) -> dict[str, object]:
 def _kill_trial(folder: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, object]:
     cache = folder.parent / f"{folder.name}-cache"
     _, total = _run(folder.parent / f"{folder.name}-reference", folder.parent / f"{folder.name}-ref-cache", args)
-    delay = rng.uniform(2.0, 10.0)
+    delay = rng.uniform(6.0, 10.0)  # after start-up (imports, model load: about 6 s here)
     process = subprocess.Popen(
         _argv(folder, cache, args), env=_env(cache), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -79,8 +79,26 @@ def _kill_trial(folder: Path, args: argparse.Namespace, rng: random.Random) -> d
     if killed:
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    committed = _entries(cache)
     _, rerun_rows = _run(folder, cache, args)
-    return {"killed_after_s": round(delay, 1), "killed": killed, "rows_total": total, "rerun_forward_rows": rerun_rows}
+    return {
+        "killed_after_s": round(delay, 1),
+        "killed": killed,
+        "rows_total": total,
+        "committed_before_kill": committed,
+        "rerun_forward_rows": rerun_rows,
+        # Only what was not committed is encoded again: the batches in flight when it was killed.
+        "rerun_encodes_only_uncommitted": rerun_rows == total - committed,
+    }
+
+
+def _entries(cache: Path) -> int:
+    from harness.cache import EmbeddingCache
+
+    if not (cache / "index.sqlite").exists():
+        return 0
+    with EmbeddingCache.open(cache, read_only=True) as store:
+        return store.info().entries
 
 
 def _run(folder: Path, cache: Path, args: argparse.Namespace, *extra: str) -> tuple[float, int]:
