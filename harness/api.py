@@ -27,11 +27,12 @@ from harness.distributed import (
     rank_device,
     world_joined,
 )
-from harness.encoder_metadata import ReportsMetadata, encoder_metadata
+from harness.encoder_metadata import encoder_metadata
 from harness.engine.cache_keys import DirectDigests, encoder_identity
-from harness.engine.embedding_cache import RunCache
+from harness.engine.embedding_cache import EmbeddingStore, RunCache
 from harness.engine.evaluate import EvalOptions
-from harness.engine.run import RunReporter, RunResult, claim_run_folder, run_tasks
+from harness.engine.launch import launch_identity, open_store
+from harness.engine.run import RunReporter, RunResult, claim_run_folder, keep_finished_run, run_tasks
 from harness.errors import HarnessError
 from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS, image_pixel_budget
 from harness.models import check_model_name, create_encoder, parse_model_args
@@ -112,9 +113,17 @@ def evaluate(
                     where = f" on {world.world_size} processes" if world.world_size > 1 else ""
                     settings = ", ".join(f"{k}={v}" for k, v in arguments.items()) or "defaults"
                     shown.message(f"model {model} ({settings}){where}")
-                encoder = create_encoder(model, arguments, rank_device_name)
-                with open_run_cache(encoder, cache_dir, use_cache, shown) as cache:
-                    identity = _identity(encoder, cache) if world.is_main else None
+                with open_store(cache_dir, use_cache) as store:
+                    digests = store if store is not None else DirectDigests()
+                    launch = launch_identity(model, arguments, device, digests) if world.is_main else None
+                    kept = keep_finished_run(index, selection, options, run_command, world, folder, launch, shown)
+                    if kept is not None:  # every task finished earlier: the model is not even loaded
+                        return kept
+                    encoder = create_encoder(model, arguments, rank_device_name)
+                    identity = encoder_identity(encoder_metadata(encoder), digests)
+                    cache = _run_cache(store, identity, shown)
+                    if folder is not None:
+                        folder.set_identities(identity, launch)
                     return run_tasks(
                         index, selection, model, encoder, options, run_command, shown, world, folder, cache, identity
                     )
@@ -123,43 +132,19 @@ def evaluate(
                 folder.release()
 
 
-@contextmanager
-def open_run_cache(
-    encoder: ReportsMetadata, cache_dir: Path | str | None, use_cache: bool, reporter: Reporter | None
-) -> Iterator[RunCache | None]:
-    """The run's embedding cache, or None (``use_cache`` off, no usable cache folder, or an encoder
-    whose weights cannot be named); every reason for None but the first is said in one line."""
-    if not use_cache:
-        yield None
-        return
-    from harness.cache import EmbeddingCache, default_cache_dir
-
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    try:
-        store = EmbeddingCache.open(root)
-    except (OSError, HarnessError) as error:
-        print(f"warning: embedding cache {root} cannot be used ({error}); running without it", file=sys.stderr)
-        yield None
-        return
-    with store:
-        identity = encoder_identity(encoder_metadata(encoder), store)
-        if identity is None:
-            print(
-                "note: embeddings are not cached: the encoder names neither a hub commit nor local weight files",
-                file=sys.stderr,
-            )
-            yield None
-            return
-        if reporter is not None:
-            reporter.message(f"embedding cache: {root}")
-        yield RunCache(store, identity)
-
-
-def _identity(encoder: ReportsMetadata, cache: RunCache | None) -> str | None:
-    """The encoder's identity for the finished-task check: the cache's, or computed without its memo."""
-    if cache is not None:
-        return cache.identity
-    return encoder_identity(encoder_metadata(encoder), DirectDigests())
+def _run_cache(store: EmbeddingStore | None, identity: str | None, reporter: Reporter | None) -> RunCache | None:
+    """The store keyed by the encoder's identity; None without a store or an identity (said once)."""
+    if store is None:
+        return None
+    if identity is None:
+        print(
+            "note: embeddings are not cached: the encoder names neither a hub commit nor local weight files",
+            file=sys.stderr,
+        )
+        return None
+    if reporter is not None:
+        reporter.message(f"embedding cache: {getattr(store, 'root', store)}")
+    return RunCache(store, identity)
 
 
 def select_tasks(index: TaskIndex, tasks: Sequence[TaskRequest] | str | Selection) -> Selection:

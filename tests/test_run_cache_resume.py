@@ -193,3 +193,40 @@ def test_a_run_killed_at_a_random_point_is_finished_by_its_rerun_with_the_same_r
         assert (killed / path.name).read_bytes() == path.read_bytes(), path.name
     for path in sorted(clean.glob("*_qry")) + sorted(clean.glob("*_tgt")):
         assert (killed / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+# --- a rerun of finished work does not load the model -------------------------------------------
+
+
+def test_a_rerun_of_finished_work_does_not_even_load_the_model(run_cli, monkeypatch: pytest.MonkeyPatch):
+    import harness.api
+
+    assert run_cli()[0] == 0
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(harness.api, "create_encoder", no_model)
+    status, err, warm = run_cli()
+
+    assert status == 0, err
+    assert err.count("finished earlier, kept") == 2
+    assert warm["model"]["adapter_metadata"]["adapter"] == "vlm2vec"  # the earlier run's model facts
+
+
+def test_weights_changed_in_place_make_the_rerun_load_the_model_and_recompute(
+    run_cli, tmp_path: Path, tiny_checkpoint: Path
+):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, copy)
+    assert run_cli(tasks="ImageNet-1K", checkpoint=copy)[0] == 0
+    weights = load_file(copy / "model.safetensors")
+    save_file({k: v * 1.5 if v.dtype == torch.float32 else v for k, v in weights.items()}, copy / "model.safetensors")
+
+    status, err, rerun = run_cli(tasks="ImageNet-1K", checkpoint=copy)
+
+    assert status == 0 and "finished earlier, kept" not in err
+    assert hits(rerun) == {"ImageNet-1K": 0} and forward_rows(rerun)["ImageNet-1K"] > 0

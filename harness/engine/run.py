@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from harness.data import data_signature
 from harness.distributed import SINGLE_PROCESS, World
-from harness.encoder_metadata import encoder_metadata
+from harness.encoder_metadata import EncoderMetadata, encoder_metadata
 from harness.engine.embedding_cache import RunCache
 from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.errors import HarnessError
@@ -92,20 +92,8 @@ def run_tasks(
     this; only rank 0 scores tasks and writes files (the entry returned on other ranks has no
     tasks).
     """
-    entry = RunFile(
-        model=ModelInfo(name=model_name, adapter_metadata=encoder_metadata(encoder)),
-        harness=harness_info(),
-        run=RunInfo(
-            command=list(command),
-            batch_size=options.batch_size,
-            limit=options.limit,
-            data_source=options.data_source,
-            data_basedir=str(options.data_basedir),
-            started_at=_now(),
-            world_size=world.world_size,
-            run_id=folder.run_id if folder is not None else None,
-        ),
-    )
+    model = ModelInfo(name=model_name, adapter_metadata=encoder_metadata(encoder))
+    entry = _new_run_file(model, options, command, world, folder)
     path = options.output_dir / RUN_FILE
     for position, loaded in enumerate(selection.tasks, start=1):
         name = loaded.spec.task
@@ -144,6 +132,66 @@ def run_tasks(
         folder.record([path])
         folder.finish()
     return RunResult(run_file=entry, path=path, output_dir=options.output_dir)
+
+
+def keep_finished_run(
+    index: TaskIndex,
+    selection: Selection,
+    options: EvalOptions,
+    command: Sequence[str],
+    world: World,
+    folder: OutputFolder | None,
+    launch: str | None,
+    reporter: RunReporter | None = None,
+) -> RunResult | None:
+    """The run, without loading the model, when every selected task is finished already: the
+    folder's earlier run had this ``launch`` identity (so its encoder identity still holds) and
+    every task's fingerprint is unchanged. None (load the model) otherwise; every rank agrees."""
+    kept: dict[str, TaskScore] | None = None
+    resumable = folder is not None and folder.previous_model is not None and launch is not None
+    if resumable and folder is not None and launch == folder.marker.launch_identity:
+        identity = folder.marker.encoder_identity
+        scores = {t.spec.task: _kept(folder, t, options, identity) for t in selection.tasks}
+        kept = {name: score for name, score in scores.items() if score is not None}
+        kept = kept if len(kept) == len(scores) else None
+    if not world.total([int(kept is not None)], "checking whether every task is finished")[0]:
+        return None
+    entry = _new_run_file(folder.previous_model if folder else None, options, command, world, folder)
+    path = options.output_dir / RUN_FILE
+    if kept is not None and folder is not None:
+        for position, loaded in enumerate(selection.tasks, start=1):
+            entry.tasks[loaded.spec.task] = kept[loaded.spec.task]
+            if reporter is not None:
+                reporter.task_kept(loaded, position, len(selection.tasks), kept[loaded.spec.task])
+        update_aggregates(entry, index, selection)
+        entry.run.finished_at = _now()
+        write_json(path, entry.model_dump(mode="json"), indent=2)
+        folder.finish()
+    return RunResult(run_file=entry, path=path, output_dir=options.output_dir, is_main=world.is_main)
+
+
+def _kept(folder: OutputFolder, loaded: LoadedTask, options: EvalOptions, identity: str | None) -> TaskScore | None:
+    fingerprint = task_fingerprint(loaded, options, identity)
+    return folder.finished_score(loaded.spec.task, fingerprint) if fingerprint else None
+
+
+def _new_run_file(
+    model: ModelInfo | None, options: EvalOptions, command: Sequence[str], world: World, folder: OutputFolder | None
+) -> RunFile:
+    return RunFile(
+        model=model or ModelInfo(name="(not loaded)", adapter_metadata=EncoderMetadata()),
+        harness=harness_info(),
+        run=RunInfo(
+            command=list(command),
+            batch_size=options.batch_size,
+            limit=options.limit,
+            data_source=options.data_source,
+            data_basedir=str(options.data_basedir),
+            started_at=_now(),
+            world_size=world.world_size,
+            run_id=folder.run_id if folder is not None else None,
+        ),
+    )
 
 
 def task_fingerprint(loaded: LoadedTask, options: EvalOptions, identity: str | None) -> str | None:

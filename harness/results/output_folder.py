@@ -46,7 +46,7 @@ from harness.results.files import (
     task_paths,
     write_json,
 )
-from harness.results.run_file import RunFile, TaskScore
+from harness.results.run_file import ModelInfo, RunFile, TaskScore
 
 RUN_MARKER = "harness_run.json"
 """The marker file naming the run a folder belongs to."""
@@ -87,6 +87,11 @@ class RunMarker(BaseModel):
     tasks: dict[str, str] = Field(default_factory=dict)
     """Each finished task and its fingerprint: a rerun of these settings keeps the task while its
     fingerprint is unchanged. A task is removed here before it is computed again."""
+    encoder_identity: str | None = None
+    """The encoder identity the finished tasks' fingerprints were made with."""
+    launch_identity: str | None = None
+    """What decided that encoder before it was loaded (``harness.engine.launch``): a rerun with the
+    same launch identity can check its finished tasks without loading the model."""
 
 
 class OutputFolder:
@@ -105,6 +110,8 @@ class OutputFolder:
         self._lock_fd = lock_fd
         self._previous: dict[str, TaskScore] = dict(previous or {})
         self._previous_run = previous_run
+        self.previous_model: ModelInfo | None = None
+        """The model of the earlier run file, when this run resumes one."""
 
     @property
     def run_id(self) -> str:
@@ -124,6 +131,12 @@ class OutputFolder:
         if not all(path.is_file() for path in task_paths(self.path, task).values()):
             return None
         return score.model_copy(update={"encoding": {}, "kept_from": score.kept_from or self._previous_run})
+
+    def set_identities(self, encoder: str | None, launch: str | None) -> None:
+        """Record the identities this run's task fingerprints are made with (once the model is loaded)."""
+        if (encoder, launch) != (self.marker.encoder_identity, self.marker.launch_identity):
+            self.marker = self.marker.model_copy(update={"encoder_identity": encoder, "launch_identity": launch})
+            self._write_marker()
 
     def start_task(self, task: str) -> None:
         """Forget ``task``'s earlier result before its files are written again (a kill midway then
@@ -189,10 +202,12 @@ def claim_output_folder(
             command=list(command),
             files=[name for name in kept.files if name != ENTRY_FILE] if kept else [],
             tasks=dict(kept.tasks) if kept else {},
+            encoder_identity=kept.encoder_identity if kept else None,
+            launch_identity=kept.launch_identity if kept else None,
         )
-        folder = OutputFolder(
-            path, marker, lock_fd, _previous_scores(path) if kept else None, kept.run_id if kept else None
-        )
+        earlier = _previous_run_file(path) if kept else None
+        folder = OutputFolder(path, marker, lock_fd, earlier.tasks if earlier else None, kept.run_id if kept else None)
+        folder.previous_model = earlier.model if earlier else None
         folder._write_marker()
     except BaseException:
         os.close(lock_fd)
@@ -200,13 +215,13 @@ def claim_output_folder(
     return folder
 
 
-def _previous_scores(path: Path) -> dict[str, TaskScore]:
-    """The task scores of the run file an earlier run left (none when it cannot be read as one)."""
+def _previous_run_file(path: Path) -> RunFile | None:
+    """The run file an earlier run left, or None when it cannot be read as one."""
     try:
         payload = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-        return RunFile.model_validate(payload).tasks
+        return RunFile.model_validate(payload)
     except (OSError, ValueError, ValidationError, RecursionError):
-        return {}
+        return None
 
 
 def read_marker(path: Path) -> RunMarker | None:
