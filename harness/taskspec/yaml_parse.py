@@ -22,7 +22,7 @@ from harness.errors import TaskFileError
 from harness.taskspec.limits import YAML_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
 
 try:  # libyaml's scanner and parser (bundled with PyYAML's wheels): about six times faster
-    from yaml.cyaml import CParser as _EventParser
+    from yaml._yaml import CParser as _EventParser
 except ImportError:  # PyYAML built without libyaml: the pure-Python parser, the same events
     from yaml.parser import Parser as _EventParser  # type: ignore[assignment]
 
@@ -92,7 +92,8 @@ class _BoundedLoader(yaml.composer.Composer, _EventParser, yaml.constructor.Safe
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
-        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        mark = event.start_mark if event is not None else None
+        line = mark.line + 1 if mark is not None else 1
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise TaskFileError(f"{self._path}:{line}: {ALIASES_REFUSED}")
         self._budget.nodes_left -= 1
