@@ -104,6 +104,7 @@ def test_the_same_inputs_in_another_folder_come_from_the_cache(run_cli, tmp_path
 def test_a_changed_prompt_misses_the_cache_and_recomputes_only_that_task(run_cli, tmp_path: Path):
     write_task(tmp_path / "tasks", "mine")
     run_cli(tasks="mine,VisDial")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("mine_*")}
     changed = {"query": {"template": "{{ IMAGE }} Another instruction: {{ qry_text }}\n"}}
     write_task(tmp_path / "tasks", "mine", **changed)
 
@@ -111,9 +112,39 @@ def test_a_changed_prompt_misses_the_cache_and_recomputes_only_that_task(run_cli
 
     assert status == 0
     assert err.count("finished earlier, kept") == 1  # VisDial
+    assert rerun["tasks"]["mine"]["kept_from"] is None and rerun["tasks"]["VisDial"]["kept_from"]
+    after = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("mine_*")}
+    assert after.keys() == before.keys() and after["mine_qry"] != before["mine_qry"]  # written anew
     encoding = rerun["tasks"]["mine"]["encoding"]
     assert encoding["query"]["cache_hits"] == 0 and encoding["query"]["forward_rows"] > 0
     assert encoding["candidate"]["forward_rows"] == 0  # the candidates did not change
+
+
+def test_the_same_inputs_in_two_tasks_of_one_run_are_encoded_once(run_cli, tmp_path: Path):
+    write_task(tmp_path / "tasks", "first")
+    write_task(tmp_path / "tasks", "second")  # the same rows and templates under another name
+
+    status, _, run_file = run_cli(tasks="first,second")
+
+    assert status == 0
+    assert forward_rows(run_file)["first"] > 0 and forward_rows(run_file)["second"] == 0
+    assert run_file["tasks"]["second"]["main_score"] == run_file["tasks"]["first"]["main_score"]
+
+
+def test_the_leaderboard_entry_is_rebuilt_from_the_kept_tasks(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    out = tmp_path / "demo"  # the demo is a complete benchmark group, so its run makes an entry
+    assert main(["run", "--output_path", str(out), "--device", "cpu"]) == 0
+    entry = out / "leaderboard_entry.json"
+    cold = json.loads(entry.read_text())
+    entry.unlink()
+    capsys.readouterr()
+
+    assert main(["run", "--output_path", str(out), "--device", "cpu"]) == 0
+
+    assert capsys.readouterr().err.count("finished earlier, kept") == 3
+    warm = json.loads(entry.read_text())
+    assert warm["scores"] == cold["scores"] and warm["aggregates"] == cold["aggregates"]
+    assert sum(len(tasks) for tasks in warm["scores"].values()) == 3
 
 
 def test_a_changed_pixel_bound_is_another_encoder_and_never_hits(run_cli, tmp_path: Path):
