@@ -14,6 +14,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -30,6 +31,7 @@ from harness.distributed import (
 from harness.encoder_metadata import encoder_metadata
 from harness.engine.cache_keys import DirectDigests, encoder_identity
 from harness.engine.embedding_cache import EmbeddingStore, RunCache
+from harness.engine.encoding import Workers
 from harness.engine.evaluate import EvalOptions
 from harness.engine.launch import launch_identity, open_store
 from harness.engine.run import RunReporter, RunResult, claim_run_folder, keep_finished_run, run_tasks
@@ -38,6 +40,7 @@ from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS, image_pixel_budget
 from harness.models import check_model_name, create_encoder, parse_model_args
 from harness.results.output_folder import OutputFolder
 from harness.taskspec import LoadedTask, Selection, TaskIndex
+from harness.workers import default_num_workers
 
 
 class Reporter(RunReporter, AbstractContextManager[Any], Protocol):
@@ -76,6 +79,8 @@ def evaluate(
     dist_timeout: float = 60.0,
     cache_dir: Path | str | None = None,
     use_cache: bool = True,
+    num_workers: int | None = None,
+    max_batch_tokens: int | None = None,
     reporter: Reporter | None = None,
     command: Sequence[str] | None = None,
 ) -> RunResult:
@@ -87,9 +92,12 @@ def evaluate(
     ``dist_timeout`` is in minutes. Embeddings are cached under ``cache_dir`` (default: the user
     cache folder, see :func:`harness.cache.default_cache_dir`) unless ``use_cache`` is False. Bad
     input raises :class:`harness.errors.HarnessError` with a one-line message, before the model
-    loads whenever it can be known then.
+    loads whenever it can be known then. ``num_workers`` preprocessing processes prepare batches
+    ahead of the model (default :func:`harness.workers.default_num_workers` for the device the
+    model loads on); ``max_batch_tokens`` caps a batch's padded tokens.
     """
     _check_options(batch_size=batch_size, limit=limit, top_k=top_k, dist_timeout=dist_timeout)
+    _check_throughput(num_workers=num_workers, max_batch_tokens=max_batch_tokens)
     check_model_name(model)
     arguments = parse_model_args(model_args) if isinstance(model_args, str) else dict(model_args or {})
     index = index if index is not None else TaskIndex(include_paths=[Path(p) for p in include_paths])
@@ -102,6 +110,7 @@ def evaluate(
         data_source=data_source,
         predictions=predictions,
         top_k=top_k,
+        max_batch_tokens=max_batch_tokens,
     )
     run_command = list(sys.argv if command is None else command)
     with _world(device, dist_timeout) as (world, rank_device_name):
@@ -120,7 +129,9 @@ def evaluate(
                     if kept is not None:  # every task finished earlier: the model is not even loaded
                         return kept
                     encoder = create_encoder(model, arguments, rank_device_name)
-                    identity = encoder_identity(encoder_metadata(encoder), digests)
+                    facts = encoder_metadata(encoder)
+                    options = replace(options, workers=_workers(num_workers, facts.device or rank_device_name))
+                    identity = encoder_identity(facts, digests)
                     cache = _run_cache(store, identity, shown)
                     if folder is not None:
                         folder.set_identities(identity, launch)
@@ -167,6 +178,20 @@ def default_output_path(model: str, model_args: Mapping[str, Any]) -> Path:
     name = str(model_args.get("pretrained", model))
     base = Path(name).name if Path(name).exists() else name
     return DEFAULT_RESULTS_DIR / re.sub(r"[^A-Za-z0-9._-]+", "_", base)
+
+
+def _workers(num_workers: int | None, device: str) -> Workers:
+    """Preprocessing workers for a model on ``device``: as asked, or the default; pinned memory on a GPU."""
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if launched_by_torchrun() else 1
+    count = num_workers if num_workers is not None else default_num_workers(device, local_processes=local_processes)
+    return Workers(num_workers=count, pin_memory=device.startswith("cuda"))
+
+
+def _check_throughput(*, num_workers: int | None, max_batch_tokens: int | None) -> None:
+    if num_workers is not None and num_workers < 0:
+        raise HarnessError(f"num_workers must be >= 0 (got {num_workers})")
+    if max_batch_tokens is not None and max_batch_tokens < 1:
+        raise HarnessError(f"max_batch_tokens must be >= 1 (got {max_batch_tokens})")
 
 
 def _check_options(*, batch_size: int, limit: int | None, top_k: int, dist_timeout: float) -> None:

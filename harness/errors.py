@@ -29,3 +29,7 @@ class MediaError(DataError):
     def __init__(self, message: str, path: str) -> None:
         super().__init__(message)
         self.path = path
+
+    def __reduce__(self) -> tuple[type[MediaError], tuple[str, str]]:
+        # Rebuilt from message and path when it crosses a process boundary (preprocessing workers).
+        return (type(self), (str(self), self.path))

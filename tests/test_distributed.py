@@ -21,8 +21,6 @@ import pytest
 from harness.cli import main
 from harness.demo import demo_paths
 from harness.distributed import _split_by_bytes, assign_batches, torchrun_command
-from harness.engine.encode import batch_cost, plan_batches
-from harness.inputs import EncodeInput
 from harness.results.files import read_embeddings
 
 DEMO_TASKS = ("demo_shape_color_cls", "demo_text_to_image", "demo_image_to_text_global")
@@ -140,14 +138,6 @@ def test_batches_are_dealt_whole_once_each_to_the_least_loaded_rank():
 def test_more_ranks_than_batches_leave_some_ranks_idle_rather_than_duplicating_rows():
     shares = assign_batches([3.0, 2.0], 4)
     assert shares == [[0], [1], [], []]
-
-
-def test_batch_cost_counts_media_and_padding():
-    inputs = [EncodeInput("x" * 40), EncodeInput("short"), EncodeInput("<|image|>", image=Path("a.png"))]
-    batches = plan_batches(inputs, 2)
-    assert batches == [[2, 0], [1]]
-    assert batch_cost(inputs, batches[0]) > 2 * 1024
-    assert batch_cost(inputs, batches[1]) == pytest.approx(5 / 4)
 
 
 def test_gather_rounds_are_bounded_by_bytes_but_never_empty():

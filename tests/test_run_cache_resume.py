@@ -76,8 +76,9 @@ def test_a_rerun_keeps_every_finished_task_and_encodes_nothing(run_cli, tmp_path
     assert warm["overall"] == cold["overall"]
     for name, score in warm["tasks"].items():
         assert score["kept_from"] == cold["run"]["run_id"] and score["encoding"] == {}  # nothing encoded now
-        assert {k: v for k, v in score.items() if k not in ("kept_from", "encoding")} == {
-            k: v for k, v in cold["tasks"][name].items() if k not in ("kept_from", "encoding")
+        assert score["seconds"] is None and cold["tasks"][name]["seconds"]["forward"] > 0
+        assert {k: v for k, v in score.items() if k not in ("kept_from", "encoding", "seconds")} == {
+            k: v for k, v in cold["tasks"][name].items() if k not in ("kept_from", "encoding", "seconds")
         }
 
 

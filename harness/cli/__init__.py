@@ -76,6 +76,41 @@ def add_cache_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no_cache", action="store_true", help="neither read nor write the embedding cache")
 
 
+def add_throughput_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the commands that encode: preprocessing workers and the batch token cap.
+
+    ``--dataloader_num_workers`` (the reference's name) is the same flag as ``--num_workers``.
+    """
+    parser.add_argument(
+        "--num_workers",
+        "--dataloader_num_workers",
+        dest="num_workers",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="processes that decode, resize and tokenise batches ahead of the model "
+        "(default: 1 on CPU, cores per GPU - 1 up to 8 on GPU; 0: in the main process)",
+    )
+    parser.add_argument(
+        "--max_batch_tokens",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="also cut a batch before its padded tokens (inputs x longest) exceed N (default: no cap)",
+    )
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
     try:

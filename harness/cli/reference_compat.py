@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_media_flags
+from harness.cli import add_cache_flags, add_media_flags, add_throughput_flags
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.errors import HarnessError
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true")
     add_media_flags(parser)
     add_cache_flags(parser)
+    add_throughput_flags(parser)
     return parser
 
 
@@ -91,6 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
         cache_dir=args.cache_dir,
+        num_workers=args.num_workers,
+        max_batch_tokens=args.max_batch_tokens,
         use_cache=not args.no_cache,
         reporter=RichReporter(),
         command=sys.argv,

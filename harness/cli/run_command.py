@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_common_flags, add_media_flags
+from harness.cli import add_cache_flags, add_common_flags, add_media_flags, add_throughput_flags
 from harness.cli.progress import RichReporter, report_run
 from harness.errors import HarnessError
 from harness.models import parse_model_args
@@ -54,6 +54,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_media_flags(parser)
     add_cache_flags(parser)
+    add_throughput_flags(parser)
     add_common_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         max_image_pixels=args.max_image_pixels,
         dist_timeout=args.dist_timeout,
         cache_dir=args.cache_dir,
+        num_workers=args.num_workers,
+        max_batch_tokens=args.max_batch_tokens,
         use_cache=not args.no_cache,
         reporter=RichReporter(),
         command=sys.argv,

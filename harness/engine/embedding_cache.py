@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from harness.engine.batching import batch_cost
 from harness.engine.cache_keys import FileDigests, input_keys
 from harness.errors import MediaError
 from harness.inputs import EncodeInput, Side
@@ -61,7 +62,14 @@ class EncodeCounts:
     """Distinct inputs whose embedding came from the cache."""
     forward_rows: int = 0
     """Distinct inputs the model encoded."""
+    tokens: int = 0
+    """Sequence lengths of the encoded inputs, summed (exact or estimated: ``exact_lengths``)."""
+    padded_tokens: int = 0
+    """The same with each batch padded to its longest input: what the model ran on."""
+    exact_lengths: bool = False
+    """Whether the lengths are the encoder's own counts, not estimates."""
 
-    def as_list(self) -> list[int]:
-        """The counts in field order (to be summed over ranks)."""
-        return [self.inputs, self.unique, self.cache_hits, self.forward_rows]
+    def add_batch(self, lengths: Sequence[int], batch: Sequence[int]) -> None:
+        """Count the tokens of one encoded batch (inputs ``batch`` with these ``lengths``)."""
+        self.tokens += sum(lengths[i] for i in batch)
+        self.padded_tokens += batch_cost(lengths, batch)

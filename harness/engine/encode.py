@@ -10,32 +10,30 @@ its :class:`~harness.engine.encoding.Encoding`; this module only plans, shards a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from harness.distributed import SINGLE_PROCESS, World, assign_batches
+from harness.engine.batching import batch_cost, plan_batches
 from harness.engine.embedding_cache import EncodeCounts, RunCache
-from harness.engine.encoding import DenseEncoding, EmbeddingTable, Encoding, encoding_for
+from harness.engine.encoding import DenseEncoding, EmbeddingTable, Encoding, Workers, encoding_for
 from harness.engine.finite import NonFiniteEmbeddingError, first_non_finite
+from harness.engine.timing import StageClock
 from harness.engine.tokens import TokenStore
 from harness.inputs import EncodeInput, Side
 from harness.models.base import Encoder
 from harness.models.late_interaction.protocol import MultiVectorEncoder
 
 __all__ = [
-    "CHARS_PER_TOKEN",
-    "FRAME_COST",
-    "IMAGE_COST",
+    "BatchOptions",
     "NonFiniteEmbeddingError",
     "ProgressHook",
-    "batch_cost",
     "encode_distinct",
     "encode_inputs",
     "encode_unique",
     "first_non_finite",
-    "input_cost",
-    "plan_batches",
     "unique_inputs",
 ]
 
@@ -50,12 +48,6 @@ class ProgressHook(Protocol):
 
 Finished = TypeVar("Finished")
 
-IMAGE_COST = 1024
-"""Cost of one image in the shard plan, in text-token units (a mid-size page or photo)."""
-FRAME_COST = 256
-"""Cost of one video frame in the shard plan."""
-CHARS_PER_TOKEN = 4
-
 
 def unique_inputs(inputs: Sequence[EncodeInput]) -> tuple[list[EncodeInput], np.ndarray]:
     """The distinct inputs in first-seen order, and for each input its index among them."""
@@ -66,38 +58,21 @@ def unique_inputs(inputs: Sequence[EncodeInput]) -> tuple[list[EncodeInput], np.
     return list(positions), inverse
 
 
-def plan_batches(inputs: Sequence[EncodeInput], batch_size: int) -> list[list[int]]:
-    """Batches of input indices grouping inputs of similar cost (media first, then by text length).
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a side's inputs are batched and prepared."""
 
-    Padding stays small; the embeddings are independent of batch composition (tested), so the
-    order does not change any number.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
-    order = sorted(range(len(inputs)), key=lambda i: (not inputs[i].has_media(), -len(inputs[i].text), i))
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-
-
-def input_cost(item: EncodeInput) -> float:
-    """Estimated encoding work of one input, in text-token units (media are not opened)."""
-    cost = len(item.text) / CHARS_PER_TOKEN
-    if item.image is not None:
-        cost += IMAGE_COST
-    if item.video is not None:
-        cost += FRAME_COST * len(item.video.frame_indices)
-    return cost
-
-
-def batch_cost(inputs: Sequence[EncodeInput], batch: Sequence[int]) -> float:
-    """A padded batch costs its size times its costliest input."""
-    return len(batch) * max(input_cost(inputs[i]) for i in batch)
+    batch_size: int
+    max_batch_tokens: int | None = None
+    """Cap on a batch's padded tokens (its size times its longest input); None: ``batch_size`` alone."""
+    workers: Workers = field(default_factory=Workers)
 
 
 def encode_distinct(
     encoding: Encoding[Finished],
     inputs: Sequence[EncodeInput],
     side: Side,
-    batch_size: int,
+    batching: int | BatchOptions,
     world: World = SINGLE_PROCESS,
     on_batch: ProgressHook | None = None,
     stage: str = "encoding",
@@ -105,29 +80,38 @@ def encode_distinct(
     *,
     cache: RunCache | None = None,
     counts: EncodeCounts | None = None,
+    clock: StageClock | None = None,
 ) -> Finished | None:
     """Embed ``inputs`` (already unique) into ``encoding``'s finished table; ``None`` off the main process.
 
-    This process encodes its share of the batch plan (with ``cache``: only the inputs the cache
-    lacks, each batch committed to it once encoded); an error is first turned into a message for
+    ``batching`` is a batch size or :class:`BatchOptions` (token cap, preprocessing workers). The
+    plan (:func:`~harness.engine.batching.plan_batches`) sorts the inputs by sequence length. This
+    process encodes its share of it (with ``cache``: only the inputs the cache lacks, each batch
+    committed to it once encoded), timing each stage on ``clock``; an error is first turned into a message for
     people by ``explain``, then ``world.check`` stops every process (a single process raises it as
     it is; ranks of a distributed run raise ``DistributedError`` naming the rank and ``stage``).
     ``counts`` receives the cache hits and forward rows of every process. The plan does not depend
     on the cache, so every rank of a rerun gets the same share as before (and finds its own work).
     """
-    batches = plan_batches(inputs, batch_size)
-    share = assign_batches([batch_cost(inputs, b) for b in batches], world.world_size)[world.rank]
+    options = batching if isinstance(batching, BatchOptions) else BatchOptions(batching)
+    clock = clock if clock is not None else StageClock()
     error: Exception | None = None
     local: tuple[list[int], EmbeddingTable[Finished]] | None = None
     mine = EncodeCounts()
     try:
+        with clock.measure("plan"):
+            lengths, mine.exact_lengths = encoding.sequence_lengths(inputs)
+            batches = plan_batches(lengths, options.batch_size, options.max_batch_tokens)
+            share = assign_batches([batch_cost(lengths, b) for b in batches], world.world_size)[world.rank]
         mine_batches = [batches[b] for b in share]
-        local = _encode_share(encoding, inputs, mine_batches, batch_size, side, on_batch, cache, mine)
+        local = _encode_share(encoding, inputs, lengths, mine_batches, options, side, on_batch, cache, mine, clock)
     except Exception as caught:  # reported to every rank by world.check, then raised there
         error = explain(caught) if explain is not None else caught
     world.check(stage, error)
     if counts is not None:
-        counts.cache_hits, counts.forward_rows = world.total([mine.cache_hits, mine.forward_rows], stage)
+        summed = world.total([mine.cache_hits, mine.forward_rows, mine.tokens, mine.padded_tokens], stage)
+        counts.cache_hits, counts.forward_rows, counts.tokens, counts.padded_tokens = summed
+        counts.exact_lengths = mine.exact_lengths
     assert local is not None
     rows, table = local
     try:
@@ -156,7 +140,7 @@ def encode_unique(
     the caller) for a late-interaction one; ``None`` off the main process.
     """
     encoding: Encoding[Any] = encoding_for(encoder)
-    return encode_distinct(encoding, inputs, side, batch_size, world, on_batch, stage, explain)
+    return encode_distinct(encoding, inputs, side, BatchOptions(batch_size), world, on_batch, stage, explain)
 
 
 def encode_inputs(
@@ -175,31 +159,41 @@ def encode_inputs(
 def _encode_share(
     encoding: Encoding[Finished],
     inputs: Sequence[EncodeInput],
+    lengths: Sequence[int],
     batches: Sequence[list[int]],
-    batch_size: int,
+    options: BatchOptions,
     side: Side,
     on_batch: ProgressHook | None,
     cache: RunCache | None,
     counts: EncodeCounts,
+    clock: StageClock,
 ) -> tuple[list[int], EmbeddingTable[Finished]]:
     """Fill a finished table of this process's rows (global indices ``rows``): cached embeddings
-    first, then the rest encoded batch by batch (the plan's batches when nothing was cached)."""
+    first, then the rest encoded batch by batch (the plan's batches when nothing was cached, else
+    the misses planned again)."""
     rows = [index for batch in batches for index in batch]
     table = encoding.table(len(rows))
     try:
-        keys = cache.keys([inputs[i] for i in rows], side) if cache is not None else None
+        keys = None
         todo = list(range(len(rows)))
-        if cache is not None and keys is not None:
-            todo = _fill_from_cache(table, keys, cache, on_batch, counts)
+        if cache is not None:
+            with clock.measure("cache"):
+                keys = cache.keys([inputs[i] for i in rows], side)
+                todo = _fill_from_cache(table, keys, cache, on_batch, counts)
         position_of = {index: position for position, index in enumerate(rows)}
-        for batch in batches if len(todo) == len(rows) else _chunks([rows[p] for p in todo], batch_size):
-            embeddings = list(encoding.encode_batch(inputs, batch, side))
+        if len(todo) < len(rows):  # the misses, in length order, batched again
+            missing = [rows[p] for p in todo]
+            replanned = plan_batches([lengths[i] for i in missing], options.batch_size, options.max_batch_tokens)
+            batches = [[missing[i] for i in batch] for batch in replanned]
+        for batch, embeddings in encoding.encode_batches(inputs, batches, side, options.workers, clock):
             positions = [position_of[index] for index in batch]
             for position, embedding in zip(positions, embeddings, strict=True):
                 table.add(position, embedding)
             counts.forward_rows += len(batch)
+            counts.add_batch(lengths, batch)
             if cache is not None and keys is not None:  # committed now: a kill loses at most this batch
-                cache.store.put_many([(keys[p], e) for p, e in zip(positions, embeddings, strict=True)])
+                with clock.measure("cache"):
+                    cache.store.put_many([(keys[p], e) for p, e in zip(positions, embeddings, strict=True)])
             if on_batch is not None:
                 on_batch(len(batch))
         table.finish()
@@ -227,10 +221,6 @@ def _fill_from_cache(
     if on_batch is not None and len(todo) < len(keys):
         on_batch(len(keys) - len(todo), cached=len(keys) - len(todo))
     return todo
-
-
-def _chunks(indices: list[int], size: int) -> list[list[int]]:
-    return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
 def _collect(encoding: Encoding[Finished], gathered: Iterator[tuple[int, np.ndarray]], count: int) -> Finished:

@@ -11,17 +11,21 @@ these interfaces.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
+from harness.engine.batching import estimated_length
 from harness.engine.embeddings import DenseEmbeddings, Embeddings, TokenEmbeddings
 from harness.engine.finite import NonFiniteEmbeddingError, first_non_finite
+from harness.engine.timing import StageClock
 from harness.engine.tokens import TokenStore
 from harness.inputs import EncodeInput, Side
-from harness.models.base import Encoder
+from harness.models.base import BatchPreparer, Encoder, StagedEncoder
 from harness.models.late_interaction.protocol import MultiVectorEncoder, is_multivector
+from harness.workers import prepared_batches
 
 Finished = TypeVar("Finished")
 """What a finished table is: a ``[n, dim]`` matrix, or a ``TokenStore``."""
@@ -63,6 +67,23 @@ class Encoding(Protocol[Finished]):
         """
         ...
 
+    def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> tuple[list[int], bool]:
+        """Each input's sequence length, and whether the lengths are exact (the encoder's preparer
+        counted them) or estimated (:func:`~harness.engine.batching.estimated_length`)."""
+        ...
+
+    def encode_batches(
+        self,
+        inputs: Sequence[EncodeInput],
+        batches: Sequence[list[int]],
+        side: Side,
+        workers: Workers,
+        clock: StageClock,
+    ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+        """Each batch and its checked embeddings (as :meth:`encode_batch`), in order; an encoder with a
+        preparer has its batches prepared by ``workers`` ahead of the model."""
+        ...
+
     def table(self, count: int) -> EmbeddingTable[Finished]:
         """An empty table for ``count`` inputs."""
         ...
@@ -72,11 +93,50 @@ class Encoding(Protocol[Finished]):
         ...
 
 
+@dataclass(frozen=True)
+class Workers:
+    """How batches are prepared: in ``num_workers`` worker processes (0: in this process), in pinned
+    memory for a GPU."""
+
+    num_workers: int = 0
+    pin_memory: bool = False
+
+
+class _BatchOf:
+    """``prepare`` of a preparer for input indices (picklable: it may be sent to a worker)."""
+
+    def __init__(self, preparer: BatchPreparer, inputs: Sequence[EncodeInput], side: Side) -> None:
+        self.preparer = preparer
+        self.inputs = inputs
+        self.side = side
+
+    def __call__(self, batch: Sequence[int]) -> Any:
+        return self.preparer.prepare([self.inputs[i] for i in batch], self.side)
+
+
 def encoding_for(encoder: Encoder | MultiVectorEncoder) -> Encoding[Any]:
     """Token matrices for a late-interaction encoder (it has ``encode_tokens``), else dense vectors."""
     if is_multivector(encoder):
         return TokenEncoding(cast(MultiVectorEncoder, encoder))
     return DenseEncoding(cast(Encoder, encoder))
+
+
+def _lengths(encoder: object, inputs: Sequence[EncodeInput]) -> tuple[list[int], bool]:
+    if isinstance(encoder, StagedEncoder):
+        lengths = [int(n) for n in encoder.preparer().sequence_lengths(inputs)]
+        if len(lengths) != len(inputs):
+            raise RuntimeError(f"the preparer gave {len(lengths)} sequence lengths for {len(inputs)} inputs")
+        return lengths, True
+    return [estimated_length(item) for item in inputs], False
+
+
+def _batches_in_process(
+    encode_batch: Any, inputs: Sequence[EncodeInput], batches: Sequence[list[int]], side: Side, clock: StageClock
+) -> Iterator[tuple[list[int], Any]]:
+    for batch in batches:
+        with clock.measure("forward"):  # preprocessing included: the encoder does both in one call
+            embeddings = encode_batch(inputs, batch, side)
+        yield batch, list(embeddings)
 
 
 class DenseEncoding:
@@ -85,9 +145,41 @@ class DenseEncoding:
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
 
+    def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> tuple[list[int], bool]:
+        """Exact lengths from a staged encoder's preparer, estimates otherwise."""
+        return _lengths(self.encoder, inputs)
+
+    def encode_batches(
+        self,
+        inputs: Sequence[EncodeInput],
+        batches: Sequence[list[int]],
+        side: Side,
+        workers: Workers,
+        clock: StageClock,
+    ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+        """The batches' rows; a staged encoder's batches are prepared by ``workers``, then embedded."""
+        if not isinstance(self.encoder, StagedEncoder):
+            yield from _batches_in_process(self.encode_batch, inputs, batches, side, clock)
+            return
+        encoder = self.encoder
+        prepare = _BatchOf(encoder.preparer(), inputs, side)
+        ready = prepared_batches(prepare, batches, workers.num_workers, pin_memory=workers.pin_memory)
+        while True:
+            with clock.measure("wait"):
+                prepared = next(ready, None)
+            if prepared is None:
+                return
+            clock.add("preprocess", prepared.seconds)
+            with clock.measure("forward"):
+                embeddings = self._checked(encoder.encode_prepared(prepared.data), prepared.batch)
+            yield prepared.batch, list(embeddings)
+
     def encode_batch(self, inputs: Sequence[EncodeInput], batch: Sequence[int], side: Side) -> np.ndarray:
         """One float32 row per input of ``batch``."""
-        embeddings = np.asarray(self.encoder.encode([inputs[i] for i in batch], side), dtype=np.float32)
+        return self._checked(self.encoder.encode([inputs[i] for i in batch], side), batch)
+
+    def _checked(self, result: Any, batch: Sequence[int]) -> np.ndarray:
+        embeddings = np.asarray(result, dtype=np.float32)
         if embeddings.shape[0] != len(batch):
             raise RuntimeError(f"encoder returned {embeddings.shape[0]} rows for a batch of {len(batch)}")
         bad = None if np.isfinite(embeddings).all() else first_non_finite(embeddings)
@@ -109,6 +201,21 @@ class TokenEncoding:
 
     def __init__(self, encoder: MultiVectorEncoder) -> None:
         self.encoder = encoder
+
+    def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> tuple[list[int], bool]:
+        """Estimated lengths (no late-interaction adapter has a preparer yet)."""
+        return _lengths(self.encoder, inputs)
+
+    def encode_batches(
+        self,
+        inputs: Sequence[EncodeInput],
+        batches: Sequence[list[int]],
+        side: Side,
+        workers: Workers,
+        clock: StageClock,
+    ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+        """The batches' token matrices, each batch prepared and embedded in one ``encode_tokens`` call."""
+        yield from _batches_in_process(self.encode_batch, inputs, batches, side, clock)
 
     def encode_batch(self, inputs: Sequence[EncodeInput], batch: Sequence[int], side: Side) -> list[np.ndarray]:
         """One token matrix per input of ``batch``."""

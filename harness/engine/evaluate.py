@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -18,11 +18,12 @@ from harness.data import DataSourceMode, TaskData, load_task_data
 from harness.distributed import SINGLE_PROCESS, World
 from harness.engine.embedding_cache import EncodeCounts, RunCache
 from harness.engine.embeddings import Embeddings
-from harness.engine.encode import ProgressHook, encode_distinct, unique_inputs
-from harness.engine.encoding import Encoding, encoding_for
+from harness.engine.encode import BatchOptions, ProgressHook, encode_distinct, unique_inputs
+from harness.engine.encoding import Encoding, Workers, encoding_for
 from harness.engine.finite import NonFiniteEmbeddingError
 from harness.engine.rank import Rankings
 from harness.engine.sanity import duplicate_candidate_rows, duplicate_warning, non_finite_error, unmatched_warning
+from harness.engine.timing import StageClock
 from harness.errors import DataError, MediaError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import image_name
@@ -30,7 +31,7 @@ from harness.metrics import score_rankings
 from harness.models.base import Encoder
 from harness.models.late_interaction.protocol import MultiVectorEncoder
 from harness.results.files import task_paths, write_json, write_jsonl
-from harness.results.run_file import SideEncoding, TaskScore
+from harness.results.run_file import SideEncoding, StageSeconds, TaskScore
 from harness.taskspec.index import LoadedTask
 
 
@@ -46,6 +47,14 @@ class EvalOptions:
     predictions: Literal["topk", "full"] = "topk"
     top_k: int = 10
     """Ranked candidates kept per query in ``{task}_pred.jsonl`` (at least the largest metric k)."""
+    max_batch_tokens: int | None = None
+    """Cap on a batch's padded tokens (``--max_batch_tokens``); None: ``batch_size`` alone decides."""
+    workers: Workers = field(default_factory=Workers)
+    """Preprocessing workers (``--num_workers``) and pinned memory."""
+
+    def batching(self) -> BatchOptions:
+        """The batching options of every side."""
+        return BatchOptions(self.batch_size, self.max_batch_tokens, self.workers)
 
 
 class EncodingProgress(Protocol):
@@ -69,12 +78,14 @@ def evaluate_task(
     other ranks return ``None``.
     """
     spec = loaded.spec
-    loaded_data = load_task_data(spec, options.data_basedir, options.data_source, options.limit)
+    clock = StageClock()
+    with clock.measure("load_data"):
+        loaded_data = load_task_data(spec, options.data_basedir, options.data_source, options.limit)
     data = loaded_data.data
     warnings: list[str] = []
     num_excluded = _exclude_unscorable(spec.task, data)
     duplicates, unmatched = _row_warnings(spec.task, data, warnings)
-    encode = _SideEncoder(encoding_for(encoder), spec.task, data, options, progress, world, cache)
+    encode = _SideEncoder(encoding_for(encoder), spec.task, data, options, progress, world, cache, clock)
     candidate_ids = list(data.candidates)
     with ExitStack() as held:  # the embeddings (token files) are released however the task ends
         queries = encode(held, [q.input for q in data.queries], "query")
@@ -87,7 +98,9 @@ def evaluate_task(
             "num_duplicate_candidate_rows": duplicates,
             "num_unmatched_positive_rows": unmatched,
         }
-        metrics = _score_and_write(loaded, data, (queries, candidates), candidate_ids, options, num_excluded, notes)
+        metrics = _score_and_write(
+            loaded, data, (queries, candidates), candidate_ids, options, num_excluded, notes, clock
+        )
     return TaskScore(
         version=spec.version,
         modality=spec.modality,
@@ -110,6 +123,7 @@ def evaluate_task(
         num_unmatched_positive_rows=unmatched,
         warnings=warnings,
         encoding={side: SideEncoding(**vars(counts)) for side, counts in encode.counts.items()},
+        seconds=StageSeconds(**clock.rounded()),
     )
 
 
@@ -143,6 +157,7 @@ def _score_and_write(
     options: EvalOptions,
     num_excluded: int,
     notes: Mapping[str, object],
+    clock: StageClock,
 ) -> dict[str, float]:
     """Rank, score and write the task's five files; return its metrics.
 
@@ -151,15 +166,17 @@ def _score_and_write(
     """
     spec = loaded.spec
     depth = None if options.predictions == "full" else max(options.top_k, *spec.metrics.k)
-    rankings = _rank(spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth)
-    relevances = [dict(q.relevance) for q in data.queries]
-    metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
+    with clock.measure("score"):
+        rankings = _rank(spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth)
+        relevances = [dict(q.relevance) for q in data.queries]
+        metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
     counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
     if spec.relevance.kind == "qrels":
         counts["num_excluded"] = num_excluded
     extra = {key: value for key, value in notes.items() if value}
-    _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
-    write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts, **extra})
+    with clock.measure("write"):
+        _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
+        write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts, **extra})
     return metrics
 
 
@@ -197,7 +214,9 @@ class _SideEncoder:
         progress: EncodingProgress | None,
         world: World,
         cache: RunCache | None = None,
+        clock: StageClock | None = None,
     ) -> None:
+        self.clock = clock if clock is not None else StageClock()
         self.encoding = encoding
         self.task = task
         self.data = data
@@ -226,13 +245,14 @@ class _SideEncoder:
             self.encoding,
             distinct,
             side,
-            self.options.batch_size,
+            self.options.batching(),
             self.world,
             hook,
             stage,
             explain,
             cache=self.cache,
             counts=counts,
+            clock=self.clock,
         )
         return None if table is None else held.enter_context(self.encoding.embeddings(table, inverse))
 

@@ -82,3 +82,18 @@ def open_image(image: Path | ImageData) -> Image.Image:
         raise MediaError(f"image not found: {name}", name) from None
     except _DECODE_ERRORS as error:
         raise MediaError(f"cannot read image {name}: {error}", name) from None
+
+
+def image_size(image: Path | ImageData) -> tuple[int, int]:
+    """``(width, height)`` from ``image``'s header, no pixel decoded; ``MediaError`` as :func:`open_image`
+    gives (a missing file, an unreadable one, one over the pixel budget)."""
+    name = image_name(image)
+    try:
+        source = io.BytesIO(image.data) if isinstance(image, ImageData) else image
+        with Image.open(source) as opened:
+            check_pixel_budget(opened.width, opened.height, name)
+            return opened.width, opened.height
+    except FileNotFoundError:
+        raise MediaError(f"image not found: {name}", name) from None
+    except _DECODE_ERRORS as error:
+        raise MediaError(f"cannot read image {name}: {error}", name) from None

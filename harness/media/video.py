@@ -17,7 +17,7 @@ from PIL import Image
 
 from harness.errors import DataError, MediaError
 from harness.inputs import VideoRef
-from harness.media.image import check_pixel_budget, open_image
+from harness.media.image import check_pixel_budget, image_size, open_image
 
 FRAME_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov"})
@@ -98,6 +98,25 @@ def load_video_frames(ref: VideoRef) -> list[Image.Image]:
     except Exception as error:  # decord raises its own error types for bad streams
         raise MediaError(f"cannot decode frames of video {ref.source}: {_one_line(error)}", str(ref.source)) from None
     return [Image.fromarray(frame).convert("RGB") for frame in frames]
+
+
+def first_frame_size(ref: VideoRef) -> tuple[int, int]:
+    """``(width, height)`` of the first sampled frame (a frame file's header; one decoded frame of a
+    video file), which sets the size of every frame the adapters make of the video."""
+    if not ref.frame_indices:
+        raise MediaError(f"video {ref.source} was not sampled (no frame indices)", str(ref.source))
+    if ref.frame_files:
+        try:
+            return image_size(ref.frame_files[0])
+        except MediaError as error:
+            raise MediaError(f"video {ref.source}: {error}", str(ref.source)) from None
+    reader = _open_video(ref.source)
+    try:
+        height, width = reader[ref.frame_indices[0]].shape[:2]
+    except Exception as error:  # decord raises its own error types for bad streams
+        raise MediaError(f"cannot decode frames of video {ref.source}: {_one_line(error)}", str(ref.source)) from None
+    check_pixel_budget(width, height, f"{ref.source} frame {ref.frame_indices[0]}")
+    return int(width), int(height)
 
 
 def _open_video(path: Path) -> Any:

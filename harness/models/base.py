@@ -30,6 +30,43 @@ class Encoder(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchPreparer(Protocol):
+    """The CPU half of an encoder: what it knows of an input before the model sees it.
+
+    It must be cheap to hand to a worker process (a tokenizer and a processor, never the model):
+    the engine calls :meth:`prepare` in preprocessing workers while the model runs the batch
+    before, and :meth:`sequence_lengths` on every input before batching.
+    """
+
+    def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> list[int]:
+        """The exact number of tokens the model sees for each input (text and media), read without
+        decoding any media (image headers; a video's first frame)."""
+        ...
+
+    def prepare(self, inputs: Sequence[EncodeInput], side: Side) -> Any:
+        """Decode, resize and tokenise one batch into what :meth:`StagedEncoder.encode_prepared`
+        takes (CPU tensors); picklable."""
+        ...
+
+
+@runtime_checkable
+class StagedEncoder(Encoder, Protocol):
+    """An encoder split into a CPU stage (its :class:`BatchPreparer`) and a model stage.
+
+    ``encode(inputs, side)`` must equal ``encode_prepared(preparer().prepare(inputs, side))``:
+    splitting the call moves the preprocessing off the critical path and changes no number.
+    """
+
+    def preparer(self) -> BatchPreparer:
+        """The encoder's preprocessing, to be run in worker processes."""
+        ...
+
+    def encode_prepared(self, prepared: Any) -> np.ndarray:
+        """Embed one batch made by :meth:`BatchPreparer.prepare` as a ``[batch, dim]`` float32 array."""
+        ...
+
+
 AnyEncoder = Encoder | MultiVectorEncoder
 """A single-vector encoder, or a late-interaction one (token matrices, MaxSim)."""
 

@@ -130,7 +130,9 @@ class OutputFolder:
             return None
         if not all(path.is_file() for path in task_paths(self.path, task).values()):
             return None
-        return score.model_copy(update={"encoding": {}, "kept_from": score.kept_from or self._previous_run})
+        return score.model_copy(
+            update={"encoding": {}, "seconds": None, "kept_from": score.kept_from or self._previous_run}
+        )
 
     def set_identities(self, encoder: str | None, launch: str | None) -> None:
         """Record the identities this run's task fingerprints are made with (once the model is loaded)."""

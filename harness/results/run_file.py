@@ -39,6 +39,36 @@ class SideEncoding(_Strict):
     """Distinct inputs whose embedding came from the embedding cache."""
     forward_rows: int
     """Distinct inputs the model encoded (summed over the ranks of a distributed run)."""
+    tokens: int = 0
+    """Sequence lengths of the encoded inputs, summed."""
+    padded_tokens: int = 0
+    """Tokens the model ran on: each batch padded to its longest input (``1 - tokens/padded_tokens``
+    is the padding share)."""
+    exact_lengths: bool = False
+    """True when the lengths are the adapter's exact counts (text and visual tokens); else estimates."""
+
+
+class StageSeconds(_Strict):
+    """Seconds a task spent in each stage (this process; the encode stages summed over both sides)."""
+
+    load_data: float = 0.0
+    """Reading rows, rendering templates, sampling videos."""
+    plan: float = 0.0
+    """Sequence lengths (tokenising, image headers) and the batch plan."""
+    cache: float = 0.0
+    """Embedding-cache keys (media hashes), lookups and commits."""
+    preprocess: float = 0.0
+    """Decoding, resizing and the processor, summed over the processes that did it (workers' time
+    overlaps the forward, so it can exceed the wall); for an adapter that prepares and embeds in one
+    call, included in ``forward``."""
+    wait: float = 0.0
+    """Time the model waited for a prepared batch: the preprocessing not hidden behind the forward."""
+    forward: float = 0.0
+    """The model's forward passes, embeddings read back to the host included."""
+    score: float = 0.0
+    """Ranking and metrics."""
+    write: float = 0.0
+    """Writing the task's files."""
 
 
 class TaskScore(_Strict):
@@ -84,6 +114,8 @@ class TaskScore(_Strict):
     kept_from: str | None = None
     """The run id of the earlier run of the same settings whose finished task this is (kept, not
     computed again); None when this run computed it."""
+    seconds: StageSeconds | None = None
+    """Where the task's time went, when this run computed it."""
 
 
 class GroupScore(_Strict):

@@ -15,17 +15,15 @@ from typing import Any, Literal
 import numpy as np
 
 from harness.encoder_metadata import EncoderMetadata
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
+from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import SUPPORTED_MODEL_TYPES, detect_model_type, load_checkpoint
-from harness.models.qwen2_vl.preprocess import build_processor, load_image, load_video
+from harness.models.qwen2_vl.prepare import VLM2VecPreparer
+from harness.models.qwen2_vl.preprocess import build_processor
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "VLM2VecQwen2VL", "VLM2VecSettings", "create_vlm2vec", "detect_backbone"]
-
-IMAGE_TOKEN = "<|image_pad|>"
-VIDEO_TOKEN = "<|video_pad|>"
 
 
 class VLM2VecSettings(CheckpointSettings):
@@ -80,44 +78,44 @@ class VLM2VecQwen2VL:
             settings.trust_remote_code,
             model_type=self.model_type,
         )
+        self._preparer = VLM2VecPreparer(
+            self.processor,
+            min_pixels=settings.min_pixels,
+            max_pixels=settings.max_pixels,
+            image_resolution=settings.image_resolution,
+        )
         self.model: Any = self.loaded.model.to(self.device).eval()
         self.resolved_revision = getattr(self.model.config, "_commit_hash", None)
 
+    def preparer(self) -> VLM2VecPreparer:
+        """The CPU stage (processor and image settings, no model), run in preprocessing workers."""
+        return self._preparer
+
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
         """Embed one batch; text-only, image and video rows may be mixed freely."""
+        return self.encode_prepared(self._preparer.prepare(inputs, side))
+
+    def encode_prepared(self, prepared: Mapping[str, Any]) -> np.ndarray:
+        """Embed one batch made by :meth:`VLM2VecPreparer.prepare` (host tensors, pinned or not)."""
         import torch
 
-        texts: list[str] = []
-        images = []
-        videos = []
-        for item in inputs:
-            # The processor takes images and videos in the order of their pad tokens in the batch.
-            text = item.text.replace(IMAGE_MARKER, IMAGE_TOKEN).replace(VIDEO_MARKER, VIDEO_TOKEN)
-            # An empty text (e.g. an empty answer option) tokenizes to nothing: alone in a batch the
-            # model cannot run on it, and beside others it becomes a row of padding whose embedding
-            # depends on the batch. Encode it as one pad token instead: the same vector every time.
-            texts.append(text or self.processor.tokenizer.pad_token)
-            if item.image is not None:
-                images.append(load_image(item.image, self.settings.image_resolution))
-            if item.video is not None:
-                videos.append(load_video(item.video, self.settings.min_pixels, self.settings.max_pixels))
-        batch = self.processor(
-            text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt"
-        )
-        attention_mask = batch["attention_mask"].to(self.device)
+        def on_device(name: str, dtype: Any = None) -> Any:
+            return prepared[name].to(self.device, dtype, non_blocking=True)
+
+        attention_mask = on_device("attention_mask")
         # 1-D positions over the real tokens, identical in the three M-RoPE sections.
         positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         forward: dict[str, Any] = {
-            "input_ids": batch["input_ids"].to(self.device),
+            "input_ids": on_device("input_ids"),
             "attention_mask": attention_mask,
             "position_ids": positions.unsqueeze(0).expand(3, -1, -1),
         }
-        if images:
-            forward["pixel_values"] = batch["pixel_values"].to(self.device, self.model.dtype)
-            forward["image_grid_thw"] = batch["image_grid_thw"].to(self.device)
-        if videos:
-            forward["pixel_values_videos"] = batch["pixel_values_videos"].to(self.device, self.model.dtype)
-            forward["video_grid_thw"] = batch["video_grid_thw"].to(self.device)
+        if "pixel_values" in prepared:
+            forward["pixel_values"] = on_device("pixel_values", self.model.dtype)
+            forward["image_grid_thw"] = on_device("image_grid_thw")
+        if "pixel_values_videos" in prepared:
+            forward["pixel_values_videos"] = on_device("pixel_values_videos", self.model.dtype)
+            forward["video_grid_thw"] = on_device("video_grid_thw")
         with torch.inference_mode():
             hidden = self.model.model(**forward).last_hidden_state
         # left padding: the last position is the last real token

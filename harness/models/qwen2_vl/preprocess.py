@@ -43,11 +43,17 @@ def load_image(image: Path | ImageData, resolution: str | None = None) -> Image.
     reference does for VLM2Vec V1 checkpoints; the processor's pixel bounds then still apply.
     """
     opened = open_image(image)
+    target = loaded_size(opened.size, resolution)
+    return opened if target == opened.size and resolution is None else opened.resize(target)
+
+
+def loaded_size(size: tuple[int, int], resolution: str | None = None) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`load_image` gives an image of ``size``."""
     if resolution is not None:
-        opened = opened.resize(IMAGE_RESOLUTIONS[resolution])
-    if min(opened.size) < SMALL_SIDE:
-        opened = opened.resize(SMALL_IMAGE_SIZE)
-    return opened
+        size = IMAGE_RESOLUTIONS[resolution]
+    if min(size) < SMALL_SIDE:
+        size = SMALL_IMAGE_SIZE
+    return size
 
 
 def reference_smart_resize(
@@ -76,12 +82,17 @@ def reference_smart_resize(
 def load_video(ref: VideoRef, min_pixels: int, max_pixels: int) -> list[Image.Image]:
     """The sampled frames, RGB, all resized (PIL bicubic) to the first frame's smart-resize size."""
     frames = load_video_frames(ref)
-    width, height = frames[0].size
-    target_h, target_w = reference_smart_resize(height, width, min_pixels, max_pixels)
+    target_h, target_w = video_frame_size(frames[0].size, min_pixels, max_pixels)
     return [
         frame if frame.size == (target_w, target_h) else frame.resize((target_w, target_h), Image.Resampling.BICUBIC)
         for frame in frames
     ]
+
+
+def video_frame_size(first: tuple[int, int], min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """The ``(height, width)`` :func:`load_video` resizes every frame to, from the first frame's ``(width, height)``."""
+    width, height = first
+    return reference_smart_resize(height, width, min_pixels, max_pixels)
 
 
 PROCESSOR_CLASSES = {"qwen2_vl": "Qwen2VLProcessor", "qwen2_5_vl": "Qwen2_5_VLProcessor"}

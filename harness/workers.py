@@ -1,0 +1,143 @@
+"""Preprocessing in worker processes: batches prepared ahead of the model, in plan order.
+
+Decoding, resizing and tokenising a batch (an encoder's :class:`~harness.models.base.BatchPreparer`)
+take longer than the forward pass on a GPU, and on a CPU they still compete with it for time if
+they run in the same loop. :func:`prepared_batches` runs them in ``num_workers`` processes (a
+``torch.utils.data.DataLoader`` over the batch plan, each item one whole batch, collated in the
+worker), at most ``prefetch`` batches per worker ahead, in pinned memory when the model is on a
+GPU; with ``num_workers=0`` it prepares each batch in this process when it is needed. Either way
+the batches come in plan order and are the same tensors, so no number changes.
+
+A worker's error (a broken image) is sent back as the exception itself and raised here, so the
+message names the file as it would without workers. Workers inherit the process's pixel budget
+(:func:`harness.media.image.image_pixel_budget`), set again in each worker so that it holds
+whatever the start method.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.media.image import image_pixel_budget, max_image_pixels
+
+Prepare = Callable[[Sequence[int]], Any]
+"""Prepares the batch of these input indices (a picklable callable: it may run in a worker)."""
+
+DEFAULT_PREFETCH = 2
+"""Batches each worker prepares ahead of the model."""
+MAX_DEFAULT_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One prepared batch and what it took."""
+
+    batch: list[int]
+    """The input indices of the batch, as planned."""
+    data: Any
+    """What the preparer made of it."""
+    seconds: float
+    """Seconds spent preparing it (in whichever process did)."""
+
+
+def default_num_workers(device: str, cpu_count: int | None = None, local_processes: int = 1) -> int:
+    """Preprocessing workers when ``--num_workers`` is not given.
+
+    On a GPU: every core this process's share of the machine has but one (for the process
+    itself), at most 8. On a CPU the model and the workers share the cores: one worker, so that
+    preprocessing overlaps the forward pass without taking more than its turn; none on one core.
+    """
+    cores = cpu_count if cpu_count is not None else len(os.sched_getaffinity(0))
+    share = max(1, cores // max(1, local_processes))
+    if device.startswith("cuda"):
+        return max(1, min(MAX_DEFAULT_WORKERS, share - 1))
+    return 1 if share >= 2 else 0
+
+
+def prepared_batches(
+    prepare: Prepare,
+    batches: Sequence[list[int]],
+    num_workers: int,
+    *,
+    pin_memory: bool = False,
+    prefetch: int = DEFAULT_PREFETCH,
+) -> Iterator[Prepared]:
+    """Each batch of ``batches`` prepared by ``prepare``, in order, ``num_workers`` processes ahead."""
+    if num_workers < 0:
+        raise ValueError("num_workers must be >= 0")
+    if num_workers == 0 or len(batches) <= 1:  # one batch: a worker could only add its start-up
+        for batch in batches:
+            start = time.perf_counter()
+            data = prepare(batch)
+            yield Prepared(list(batch), data, time.perf_counter() - start)
+        return
+    yield from _from_workers(prepare, batches, min(num_workers, len(batches)), pin_memory, prefetch)
+
+
+class _BatchDataset:
+    """The batch plan as a map-style dataset: item ``i`` is batch ``i`` prepared, or the error."""
+
+    def __init__(self, prepare: Prepare, batches: Sequence[list[int]], pixel_budget: int) -> None:
+        self.prepare = prepare
+        self.batches = [list(b) for b in batches]
+        self.pixel_budget = pixel_budget
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, position: int) -> tuple[int, Any, float, BaseException | None]:
+        start = time.perf_counter()
+        try:
+            with image_pixel_budget(self.pixel_budget):
+                data = self.prepare(self.batches[position])
+        except Exception as error:  # sent back and raised in the main process
+            return position, None, time.perf_counter() - start, _sendable(error)
+        return position, data, time.perf_counter() - start, None
+
+
+def _sendable(error: Exception) -> Exception:
+    """``error`` itself when it is one of ours (they cross process boundaries whole), else a
+    ``RuntimeError`` with its type and message (a third-party exception may not)."""
+    if isinstance(error, HarnessError):
+        return error
+    return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def _identity(item: Any) -> Any:
+    return item
+
+
+def _from_workers(
+    prepare: Prepare, batches: Sequence[list[int]], num_workers: int, pin_memory: bool, prefetch: int
+) -> Iterator[Prepared]:
+    from torch.utils.data import DataLoader
+
+    # Workers are forked after the parent has tokenised: tell the tokenizers library not to use
+    # its thread pool there (it would warn once per worker, and could deadlock).
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    dataset = _BatchDataset(prepare, batches, max_image_pixels())
+    loader: DataLoader[Any] = DataLoader(
+        dataset,  # type: ignore[arg-type]  # a map-style dataset by protocol
+        batch_size=None,  # each item is a whole batch already
+        shuffle=False,
+        num_workers=num_workers,
+        collate_fn=_identity,
+        pin_memory=pin_memory,
+        prefetch_factor=prefetch,
+        persistent_workers=False,
+    )
+    iterator = iter(loader)
+    try:
+        for expected, (position, data, seconds, error) in enumerate(iterator):
+            if position != expected:  # the loader keeps order; a different one is a bug, never silent
+                raise RuntimeError(f"preprocessing workers returned batch {position} where {expected} was due")
+            if error is not None:
+                raise error
+            yield Prepared(dataset.batches[position], data, seconds)
+    finally:
+        del iterator  # the last reference: its workers stop now, not when it is collected
