@@ -17,7 +17,9 @@ from harness.taskspec.templates import TemplateError, check_template, render
 
 FUZZ = settings(
     max_examples=300,
-    deadline=3000,  # ms per example: generous on a slow shared machine; the point is that it ends
+    # ms per example: a render may take its whole 2 s time budget, and an example renders and
+    # checks; 10 s leaves room for a loaded 2-core machine. The point is that it ends.
+    deadline=10_000,
     database=None,  # no .hypothesis/ folder in the working tree
     suppress_health_check=[HealthCheck.too_slow],
 )
