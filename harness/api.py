@@ -40,7 +40,7 @@ from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS, image_pixel_budget
 from harness.models import check_model_name, create_encoder, parse_model_args
 from harness.results.output_folder import OutputFolder
 from harness.taskspec import LoadedTask, Selection, TaskIndex
-from harness.workers import default_num_workers
+from harness.workers import cpu_main_threads, default_num_workers
 
 
 class Reporter(RunReporter, AbstractContextManager[Any], Protocol):
@@ -181,10 +181,13 @@ def default_output_path(model: str, model_args: Mapping[str, Any]) -> Path:
 
 
 def _workers(num_workers: int | None, device: str) -> Workers:
-    """Preprocessing workers for a model on ``device``: as asked, or the default; pinned memory on a GPU."""
+    """Preprocessing workers for a model on ``device``: as asked, or the default; pinned memory on a
+    GPU; on a CPU, the model's threads leave the workers their cores."""
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if launched_by_torchrun() else 1
     count = num_workers if num_workers is not None else default_num_workers(device, local_processes=local_processes)
-    return Workers(num_workers=count, pin_memory=device.startswith("cuda"))
+    if device.startswith("cuda"):
+        return Workers(num_workers=count, pin_memory=True)
+    return Workers(num_workers=count, main_threads=cpu_main_threads(count) if count else None)
 
 
 def _check_throughput(*, num_workers: int | None, max_batch_tokens: int | None) -> None:

@@ -5,8 +5,10 @@ take longer than the forward pass on a GPU, and on a CPU they still compete with
 they run in the same loop. :func:`prepared_batches` runs them in ``num_workers`` processes (a
 ``torch.utils.data.DataLoader`` over the batch plan, each item one whole batch, collated in the
 worker), at most ``prefetch`` batches per worker ahead, in pinned memory when the model is on a
-GPU; with ``num_workers=0`` it prepares each batch in this process when it is needed. Either way
-the batches come in plan order and are the same tensors, so no number changes.
+GPU; this process prepares the first batch itself while the workers start. With
+``num_workers=0`` it prepares each batch when it is needed. Either way the batches come in plan
+order and are the same tensors, so no number changes (on a CPU, giving the workers cores by
+lowering the model's thread count changes float rounding, as any thread count does).
 
 A worker's error (a broken image) is sent back as the exception itself and raised here, so the
 message names the file as it would without workers. Workers inherit the process's pixel budget
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +69,12 @@ def prepared_batches(
     *,
     pin_memory: bool = False,
     prefetch: int = DEFAULT_PREFETCH,
+    main_threads: int | None = None,
 ) -> Iterator[Prepared]:
-    """Each batch of ``batches`` prepared by ``prepare``, in order, ``num_workers`` processes ahead."""
+    """Each batch of ``batches`` prepared by ``prepare``, in order, ``num_workers`` processes ahead.
+
+    While workers run, this process's torch threads are ``main_threads`` (when given), then restored.
+    """
     if num_workers < 0:
         raise ValueError("num_workers must be >= 0")
     if num_workers == 0 or len(batches) <= 1:  # one batch: a worker could only add its start-up
@@ -76,7 +83,31 @@ def prepared_batches(
             data = prepare(batch)
             yield Prepared(list(batch), data, time.perf_counter() - start)
         return
-    yield from _from_workers(prepare, batches, min(num_workers, len(batches)), pin_memory, prefetch)
+    workers = min(num_workers, len(batches) - 1)
+    with _torch_threads(main_threads):
+        yield from _from_workers(prepare, batches, workers, pin_memory, prefetch)
+
+
+@contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    if count is None:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def cpu_main_threads(num_workers: int, cpu_count: int | None = None) -> int:
+    """Torch threads for a model on the CPU beside ``num_workers`` preprocessing workers: the cores
+    the workers leave, at least one."""
+    cores = cpu_count if cpu_count is not None else len(os.sched_getaffinity(0))
+    return max(1, cores - num_workers)
 
 
 class _BatchDataset:
@@ -120,7 +151,8 @@ def _from_workers(
     # Workers are forked after the parent has tokenised: tell the tokenizers library not to use
     # its thread pool there (it would warn once per worker, and could deadlock).
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    dataset = _BatchDataset(prepare, batches, max_image_pixels())
+    # The workers take every batch but the first, which this process prepares while they start.
+    dataset = _BatchDataset(prepare, batches[1:], max_image_pixels())
     loader: DataLoader[Any] = DataLoader(
         dataset,  # type: ignore[arg-type]  # a map-style dataset by protocol
         batch_size=None,  # each item is a whole batch already
@@ -131,8 +163,11 @@ def _from_workers(
         prefetch_factor=prefetch,
         persistent_workers=False,
     )
-    iterator = iter(loader)
+    iterator = iter(loader)  # the workers start now
     try:
+        start = time.perf_counter()
+        data = prepare(batches[0])
+        yield Prepared(list(batches[0]), data, time.perf_counter() - start)
         for expected, (position, data, seconds, error) in enumerate(iterator):
             if position != expected:  # the loader keeps order; a different one is a bug, never silent
                 raise RuntimeError(f"preprocessing workers returned batch {position} where {expected} was due")

@@ -100,6 +100,9 @@ class Workers:
 
     num_workers: int = 0
     pin_memory: bool = False
+    main_threads: int | None = None
+    """Torch threads of this process while workers run (on a CPU the model and the workers share the
+    cores: without a cap the two oversubscribe them and both slow down); None: unchanged."""
 
 
 class _BatchOf:
@@ -157,13 +160,18 @@ class DenseEncoding:
         workers: Workers,
         clock: StageClock,
     ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
-        """The batches' rows; a staged encoder's batches are prepared by ``workers``, then embedded."""
+        """The batches' rows; a staged encoder's batches are prepared by ``workers`` (when any input
+        has an image or a video; text alone is tokenised here), then embedded."""
         if not isinstance(self.encoder, StagedEncoder):
             yield from _batches_in_process(self.encode_batch, inputs, batches, side, clock)
             return
         encoder = self.encoder
         prepare = _BatchOf(encoder.preparer(), inputs, side)
-        ready = prepared_batches(prepare, batches, workers.num_workers, pin_memory=workers.pin_memory)
+        if not any(inputs[i].has_media() for batch in batches for i in batch):
+            workers = Workers()  # tokenising alone is cheap: no worker to start, no thread given up
+        ready = prepared_batches(
+            prepare, batches, workers.num_workers, pin_memory=workers.pin_memory, main_threads=workers.main_threads
+        )
         while True:
             with clock.measure("wait"):
                 prepared = next(ready, None)

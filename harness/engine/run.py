@@ -190,6 +190,9 @@ def _new_run_file(
             started_at=_now(),
             world_size=world.world_size,
             run_id=folder.run_id if folder is not None else None,
+            max_batch_tokens=options.max_batch_tokens,
+            num_workers=options.workers.num_workers,
+            model_threads=options.workers.main_threads,
         ),
     )
 

@@ -179,6 +179,13 @@ class RunInfo(_Strict):
     """Processes that shared the encoding (torchrun ranks); 1 for a single-process run."""
     run_id: str | None = None
     """Id of the run, as in the output folder's marker (``harness_run.json``)."""
+    max_batch_tokens: int | None = None
+    """Cap on a batch's padded tokens, when one was set."""
+    num_workers: int = 0
+    """Preprocessing worker processes per rank (0: batches prepared in the model's process)."""
+    model_threads: int | None = None
+    """Torch threads of the model's process while workers ran on a CPU (None: torch's default). A
+    different thread count changes float rounding (embeddings within ~1e-7), never more."""
 
 
 class RunFile(_Strict):
