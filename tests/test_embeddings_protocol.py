@@ -202,7 +202,7 @@ def test_an_encoder_with_encode_tokens_gets_the_token_encoding():
 def test_dense_encoding_collects_one_row_per_input_in_input_order():
     encoding = DenseEncoding(_Vectors())
 
-    matrix = encode_distinct(encoding, texts(5), "query", batch_size=2)
+    matrix = encode_distinct(encoding, texts(5), "query", batching=2)
 
     assert matrix is not None
     np.testing.assert_array_equal(matrix, [[i, 1.0] for i in range(5)])
@@ -211,7 +211,7 @@ def test_dense_encoding_collects_one_row_per_input_in_input_order():
 def test_token_encoding_collects_one_token_matrix_per_input_and_never_calls_encode():
     encoding = TokenEncoding(_Tokens())
 
-    store = encode_distinct(encoding, texts(3), "candidate", batch_size=2)
+    store = encode_distinct(encoding, texts(3), "candidate", batching=2)
 
     assert store is not None
     try:
@@ -223,7 +223,7 @@ def test_token_encoding_collects_one_token_matrix_per_input_and_never_calls_enco
 @pytest.mark.parametrize("encoder", [_Vectors(poison="input 3"), _Tokens(poison="input 3")], ids=["dense", "tokens"])
 def test_a_non_finite_embedding_is_refused_naming_its_input(encoder):
     with pytest.raises(NonFiniteEmbeddingError) as caught:
-        encode_distinct(encoding_for(encoder), texts(5), "query", batch_size=2)
+        encode_distinct(encoding_for(encoder), texts(5), "query", batching=2)
 
     assert caught.value.index == 3
 
