@@ -261,3 +261,22 @@ def test_the_reference_flag_name_is_the_same_setting():
 
 def test_data_error_is_a_harness_error():  # what crosses the worker boundary whole
     assert issubclass(MediaError, DataError)
+
+
+def test_a_forked_child_does_not_hold_the_output_folder(tmp_path: Path):
+    from harness.results.output_folder import claim_output_folder
+
+    folder = claim_output_folder(tmp_path / "out", {"model": "m"}, ["harness", "run"])
+    ready, tell = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child (a worker, say): it must not keep the lock once the parent lets go
+        os.write(tell, b"1")  # fork's child hooks have run by now
+        time.sleep(3)
+        os._exit(0)
+    try:
+        assert os.read(ready, 1) == b"1"
+        folder.release()
+        again = claim_output_folder(tmp_path / "out", {"model": "m"}, ["harness", "run"])  # at once, not after 3 s
+        again.release()
+    finally:
+        os.waitpid(pid, 0)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.cache.errors import CacheBusyError
+from harness.locks import forget, keep_from_children
 
 LOCK_FILE = "lock"
 """The lock file inside the cache folder (empty; only its ``flock`` matters)."""
@@ -47,6 +48,7 @@ class CacheLock:
         except BlockingIOError:
             print(f"note: embedding cache {root} is being pruned or cleared; waiting for it", file=sys.stderr)
             fcntl.flock(fd, fcntl.LOCK_SH)
+        keep_from_children(fd)  # a forked worker must not keep the cache "in use" after the run
         return cls(root, fd)
 
     @contextmanager
@@ -70,5 +72,6 @@ class CacheLock:
     def release(self) -> None:
         """Drop the lock."""
         if self._fd is not None:
+            forget(self._fd)
             os.close(self._fd)
             self._fd = None

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.locks import forget, keep_from_children
 from harness.results.files import (
     ENTRY_FILE,
     FILE_NAME,
@@ -172,6 +173,7 @@ class OutputFolder:
     def release(self) -> None:
         """Release the lock (the marker stays ``running`` unless :meth:`finish` was called)."""
         if self._lock_fd is not None:
+            forget(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
 
@@ -257,6 +259,7 @@ def _lock(path: Path) -> int:
             f"--output_path {path} is being written by another harness run right now; "
             "wait for it or choose another folder"
         ) from None
+    keep_from_children(fd)  # a forked worker must not hold the folder after the run is gone
     return fd
 
 
