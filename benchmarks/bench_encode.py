@@ -83,7 +83,8 @@ def _run(out: Path, tasks: list[str], workers: int, args: argparse.Namespace) ->
     else:
         argv += ["--num_workers", str(workers)]  # an older checkout may not know the flag
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    # Run from the scratch folder: the current folder comes first on sys.path, before PYTHONPATH.
+    done = subprocess.run(argv, env=env, cwd=out.parent, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"run failed ({done.returncode}): {done.stderr.strip().splitlines()[-3:]}")

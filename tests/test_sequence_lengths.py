@@ -112,3 +112,27 @@ def test_a_missing_image_fails_the_length_count_naming_it(encoder, tmp_path: Pat
 
     with pytest.raises(MediaError, match="image not found: .*gone.png"):
         encoder.preparer().sequence_lengths([EncodeInput(f"{IMAGE_MARKER} x", tmp_path / "gone.png")])
+
+
+# --- GME: chat prompts, its own pixel bounds, a video as its middle frame --------------------------
+
+
+@pytest.fixture(scope="module")
+def gme():
+    args = {"pretrained": str(GOLDEN / "tiny-qwen2vl"), "min_pixels": 3136, "max_pixels": 50176}
+    return create_encoder("gme", args, "cpu")
+
+
+def test_gme_inputs_have_the_processors_lengths(gme, tmp_path: Path):
+    inputs = [EncodeInput(f"{IMAGE_MARKER} Represent the image.", image_file(tmp_path, size)) for size in SIZES]
+    inputs += [EncodeInput("a query text"), EncodeInput("")]
+    inputs.append(EncodeInput(f"{VIDEO_MARKER} a video", video=sample_video(VIDEOS / "video7001", 5)))
+    preparer = gme.preparer()
+    assert preparer.sequence_lengths(inputs) == processor_lengths(preparer, inputs)
+
+
+def test_gme_prepared_then_encoded_is_encode(gme, tmp_path: Path):
+    inputs = [EncodeInput(f"{IMAGE_MARKER} q", image_file(tmp_path, (100, 60))), EncodeInput("text")]
+    np.testing.assert_array_equal(
+        gme.encode_prepared(gme.preparer().prepare(inputs, "query")), gme.encode(inputs, "query")
+    )

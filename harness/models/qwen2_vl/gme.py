@@ -23,11 +23,13 @@ from PIL import Image
 from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
 from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
-from harness.media.video import load_video_frames
+from harness.media.image import image_size
+from harness.media.video import first_frame_size, load_video_frames
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import load_checkpoint
-from harness.models.qwen2_vl.preprocess import build_processor, load_image
+from harness.models.qwen2_vl.prepare import image_tokens
+from harness.models.qwen2_vl.preprocess import build_processor, load_image, loaded_size
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
 __all__ = ["GmeQwen2VL", "GmeSettings", "create_gme", "gme_prompt"]
@@ -83,6 +85,48 @@ def middle_frame(frames: Sequence[Image.Image]) -> Image.Image:
     return frames[len(frames) // 2]
 
 
+class GmePreparer:
+    """GME's CPU stage: chat prompts, images (a video's middle frame), the processor's tensors."""
+
+    def __init__(self, processor: Any, system_prompt: str, max_length: int) -> None:
+        self.processor = processor
+        self.system_prompt = system_prompt
+        self.max_length = max_length
+
+    def prompt(self, item: EncodeInput) -> str:
+        """The chat prompt of one input."""
+        return gme_prompt(strip_markers(item.text), item.has_media(), self.system_prompt)
+
+    def prepare(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
+        """The processor's tensors for one batch (left-padded); a prompt over ``max_length`` is an error."""
+        images: list[Image.Image] = []
+        for item in inputs:
+            if item.image is not None:
+                images.append(load_image(item.image))
+            elif item.video is not None:
+                images.append(middle_frame(load_video_frames(item.video)))
+        prompts = [self.prompt(item) for item in inputs]
+        batch = self.processor(text=prompts, images=images or None, padding=True, return_tensors="pt")
+        too_long = int(batch["attention_mask"].sum(-1).max())
+        if too_long > self.max_length:
+            raise ModelError(f"gme: a prompt has {too_long} tokens, over max_length={self.max_length}")
+        return dict(batch)
+
+    def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> list[int]:
+        """Tokens of each prompt, its image's (or its video's middle frame's) visual tokens included."""
+        if not inputs:
+            return []
+        encoded = self.processor.tokenizer([self.prompt(item) for item in inputs])["input_ids"]
+        return [len(ids) + self._extra_visual_tokens(item) for ids, item in zip(encoded, inputs, strict=True)]
+
+    def _extra_visual_tokens(self, item: EncodeInput) -> int:
+        if item.image is not None:
+            return image_tokens(self.processor, loaded_size(image_size(item.image))) - 1
+        if item.video is not None:  # every frame of a video has the first frame's size
+            return image_tokens(self.processor, loaded_size(first_frame_size(item.video))) - 1
+        return 0
+
+
 class GmeQwen2VL:
     """Encoder for GME checkpoints."""
 
@@ -107,25 +151,24 @@ class GmeQwen2VL:
             settings.trust_remote_code,
             model_type=self.loaded.model_type,
         )
+        self._preparer = GmePreparer(self.processor, settings.system_prompt, settings.max_length)
         self.model: Any = self.loaded.model.to(self.device).eval()
+
+    def preparer(self) -> GmePreparer:
+        """The CPU stage (processor and prompt settings, no model), run in preprocessing workers."""
+        return self._preparer
 
     def encode(self, inputs: Sequence[EncodeInput], side: Side) -> np.ndarray:
         """Embed one batch; an input carries at most one image or one video (its middle frame)."""
+        return self.encode_prepared(self._preparer.prepare(inputs, side))
+
+    def encode_prepared(self, prepared: Mapping[str, Any]) -> np.ndarray:
+        """Embed one batch made by :meth:`GmePreparer.prepare`."""
         import torch
 
-        prompts: list[str] = []
-        images: list[Image.Image] = []
-        for item in inputs:
-            if item.image is not None:
-                images.append(load_image(item.image))
-            elif item.video is not None:
-                images.append(middle_frame(load_video_frames(item.video)))
-            prompts.append(gme_prompt(strip_markers(item.text), item.has_media(), self.settings.system_prompt))
-        batch = self.processor(text=prompts, images=images or None, padding=True, return_tensors="pt")
-        too_long = int(batch["attention_mask"].sum(-1).max())
-        if too_long > self.settings.max_length:
-            raise ModelError(f"gme: a prompt has {too_long} tokens, over max_length={self.settings.max_length}")
-        forward = {key: value.to(self.device) for key, value in batch.items() if hasattr(value, "to")}
+        forward = {
+            key: value.to(self.device, non_blocking=True) for key, value in prepared.items() if hasattr(value, "to")
+        }
         if "pixel_values" in forward:
             forward["pixel_values"] = forward["pixel_values"].to(self.model.dtype)
         with torch.inference_mode():

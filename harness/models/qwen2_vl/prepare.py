@@ -62,10 +62,7 @@ class VLM2VecPreparer:
         """Tokens added when the pad token of the item's image and of its video are expanded."""
         extra = 0
         if item.image is not None:
-            width, height = loaded_size(image_size(item.image), self.image_resolution)
-            image_processor = self.processor.image_processor
-            patches = image_processor.get_number_of_image_patches(height, width, {})
-            extra += int(patches) // image_processor.merge_size**2 - 1
+            extra += image_tokens(self.processor, loaded_size(image_size(item.image), self.image_resolution)) - 1
         if item.video is not None:
             video_processor = self.processor.video_processor
             height, width = video_frame_size(first_frame_size(item.video), self.min_pixels, self.max_pixels)
@@ -73,3 +70,12 @@ class VLM2VecPreparer:
             patch = video_processor.patch_size
             extra += temporal * (height // patch) * (width // patch) // video_processor.merge_size**2 - 1
         return extra
+
+
+def image_tokens(processor: Any, size: tuple[int, int]) -> int:
+    """The visual tokens a Qwen2-VL processor makes of an image of ``size`` (width, height): its
+    image processor's own resize rule and patch count, merged."""
+    width, height = size
+    image_processor = processor.image_processor
+    patches = image_processor.get_number_of_image_patches(height, width, {})
+    return int(patches) // image_processor.merge_size**2
