@@ -10,7 +10,11 @@ on the CPU unless told otherwise. For each configuration it prints:
 - ``forward_rows``, ``unique_inputs``, ``padding_share`` (1 - real tokens / padded tokens);
 - ``seconds``: the run file's per-stage seconds summed over tasks (``preprocess`` is summed over
   the processes that did it; ``wait`` is what the model's loop waited for it);
-- ``peak_rss_mib`` of the run's process and ``peak_worker_rss_mib`` of its largest worker.
+- ``model_busy_share``: forward / (forward + wait), the share of the encode loop the model was
+  running (on a GPU, where the forward's time includes reading its result back, a proxy for the
+  GPU-busy share of the encode phase);
+- ``peak_rss_mib`` of the run's process, ``peak_worker_rss_mib`` of its largest worker, and
+  ``peak_gpu_mib`` (torch's peak allocation; null without a GPU).
 
 Configurations are ``--workers`` values (e.g. ``0,1``), run ``--repeats`` times in turn (paired),
 median reported. ``--harness_path`` runs another checkout of the harness (e.g. a worktree of an
@@ -40,10 +44,13 @@ from perf_fixture import build_fixture  # noqa: E402
 TINY = REPO / "tests" / "data" / "golden" / "tiny-qwen2vl"
 SCRIPT = (
     "import resource, sys; from harness.cli import main; status = main(sys.argv[1:]); "
+    "torch = sys.modules.get('torch'); "
+    "gpu = torch.cuda.max_memory_allocated() if torch is not None and torch.cuda.is_initialized() else -1; "
     "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-    "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(status)"
+    "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, gpu, file=sys.stderr); sys.exit(status)"
 )
-"""``harness run``, then the largest resident size of the run's process and of its workers."""
+"""``harness run``, then the largest resident size of the run's process and of its workers, and the
+peak GPU memory allocated (-1 without a GPU)."""
 
 
 def main() -> None:
@@ -88,8 +95,11 @@ def _run(out: Path, tasks: list[str], workers: int, args: argparse.Namespace) ->
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"run failed ({done.returncode}): {done.stderr.strip().splitlines()[-3:]}")
-    _, own, workers_kib = done.stderr.strip().splitlines()[-1].split()
-    return _figures(json.loads((out / "leaderboard.json").read_text()), wall, int(own) / 1024, int(workers_kib) / 1024)
+    _, own, workers_kib, gpu_bytes = done.stderr.strip().splitlines()[-1].split()
+    run_file = json.loads((out / "leaderboard.json").read_text())
+    figures = _figures(run_file, wall, int(own) / 1024, int(workers_kib) / 1024)
+    figures["peak_gpu_mib"] = round(int(gpu_bytes) / 2**20, 1) if int(gpu_bytes) >= 0 else None
+    return figures
 
 
 def _figures(run_file: dict[str, Any], wall: float, rss_mib: float, worker_rss_mib: float) -> dict[str, Any]:
@@ -113,6 +123,10 @@ def _figures(run_file: dict[str, Any], wall: float, rss_mib: float, worker_rss_m
         "padding_share": round(1 - tokens / padded, 4) if padded else None,
         "exact_lengths": all(side.get("exact_lengths", False) for side in sides) if sides else None,
         "seconds": {k: round(v, 2) for k, v in seconds.items()} if seconds else None,
+        # The share of the encode loop the model was running (on a GPU: a proxy for GPU-busy).
+        "model_busy_share": round(seconds["forward"] / (seconds["forward"] + seconds["wait"]), 3)
+        if seconds and seconds["forward"] + seconds["wait"] > 0
+        else None,
         "peak_rss_mib": round(rss_mib, 1),
         "peak_worker_rss_mib": round(worker_rss_mib, 1),
     }

@@ -29,7 +29,7 @@ from harness.taskspec.schema import (
     TemplateRelevance,
     VideoSpec,
 )
-from harness.taskspec.template_refs import attributes_read
+from harness.taskspec.template_refs import attributes_read, depends_only_on
 from harness.taskspec.templates import TemplateError, render
 
 
@@ -82,8 +82,9 @@ def build_task_data(
     else:
         data_sources = {}
     data = TaskData()
+    ids = _CandidateIds(spec.candidates.id_template)
     for row, location in zip(rows.rows, rows.locations, strict=True):
-        data.queries.append(_build_query(spec, row, location, media_root, data, check_media, qrels))
+        data.queries.append(_build_query(spec, row, location, media_root, data, check_media, qrels, ids))
     if spec.candidates.corpus is not None:
         corpus = load_corpus(spec.task, spec.candidates.corpus, base, data_source)
         for row, location in zip(corpus.rows, corpus.locations, strict=True):
@@ -128,6 +129,7 @@ def _build_query(
     data: TaskData,
     check_media: bool,
     qrels: Qrels | None = None,
+    ids: _CandidateIds | None = None,
 ) -> QueryRecord:
     context = _RowContext(spec.task, location, media_root, check_media)
     row_variables = {**row, "row": row}
@@ -146,7 +148,7 @@ def _build_query(
         for index, element in enumerate(_candidate_elements(spec, row, row_variables, context))
     ]
     candidate_ids = [
-        _add_candidate(spec, context, variables, variables["cand"], data) for variables in candidate_variables
+        _add_candidate(spec, context, variables, variables["cand"], data, ids) for variables in candidate_variables
     ]
     if isinstance(spec.relevance, CandidateFlagRelevance):
         relevance = _flagged(spec.relevance, candidate_variables, candidate_ids, context)
@@ -155,11 +157,51 @@ def _build_query(
     return QueryRecord(query_input, tuple(candidate_ids), relevance, location)
 
 
+class _CandidateIds:
+    """Renders candidate ids. An id template that depends only on ``cand`` (the usual
+    ``{{ cand.tgt_text }}``) is rendered once per distinct candidate value, not once per row that
+    lists it (a classification task lists the same labels in every row)."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.by_candidate = depends_only_on(template, frozenset({"cand"}))
+        self.rendered: dict[Any, str] = {}
+
+    def render(self, context: _RowContext, variables: Mapping[str, Any]) -> str:
+        key = _exact_key(variables["cand"]) if self.by_candidate else None
+        if key is None:
+            return context.render("candidates.id_template", self.template, variables)
+        if key not in self.rendered:
+            self.rendered[key] = context.render("candidates.id_template", self.template, variables)
+        return self.rendered[key]
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _exact_key(value: Any) -> Any:
+    """A key equal only for values that render alike (types and reprs, so 1, 1.0, True and -0.0
+    differ), or None for values of other kinds."""
+    if isinstance(value, _SCALARS):
+        return (type(value).__name__, repr(value))
+    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in value.items()):
+        return tuple(sorted((k, type(v).__name__, repr(v)) for k, v in value.items()))
+    return None
+
+
 def _add_candidate(
-    spec: TaskSpec, context: _RowContext, variables: Mapping[str, Any], values: Mapping[str, Any], data: TaskData
+    spec: TaskSpec,
+    context: _RowContext,
+    variables: Mapping[str, Any],
+    values: Mapping[str, Any],
+    data: TaskData,
+    ids: _CandidateIds | None = None,
 ) -> str:
     """Render one candidate (``values`` holds its image column); return its id."""
-    candidate_id = context.render("candidates.id_template", spec.candidates.id_template, variables)
+    if ids is not None:
+        candidate_id = ids.render(context, variables)
+    else:
+        candidate_id = context.render("candidates.id_template", spec.candidates.id_template, variables)
     if candidate_id in data.candidates:
         return candidate_id  # first occurrence wins, as in the reference
     cand_text = context.render("candidates.template", spec.candidates.template, variables)

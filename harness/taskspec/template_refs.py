@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from jinja2 import Environment, TemplateSyntaxError, nodes
+from jinja2 import Environment, TemplateSyntaxError, meta, nodes
 
 
 @lru_cache(maxsize=1024)
@@ -31,3 +31,19 @@ def attributes_read(source: str, variable: str) -> frozenset[str]:
         elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
             names.add(node.arg.value)
     return frozenset(names)
+
+
+@lru_cache(maxsize=1024)
+def depends_only_on(source: str, variables: frozenset[str]) -> bool:
+    """Whether ``source`` renders the same text whenever ``variables`` have the same values: it
+    reads no other variable and uses no ``random`` filter (found by parsing, never rendering).
+
+    False for a template that does not parse (reported where the template is checked).
+    """
+    try:
+        tree = Environment(autoescape=False).parse(source)  # noqa: S701 - parsed only, never rendered
+    except TemplateSyntaxError:
+        return False
+    if any(node.name == "random" for node in tree.find_all(nodes.Filter) if isinstance(node, nodes.Filter)):
+        return False
+    return meta.find_undeclared_variables(tree) <= variables
