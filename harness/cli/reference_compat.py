@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from harness.api import evaluate
 from harness.cli import add_cache_flags, add_media_flags, add_throughput_flags
 from harness.cli.progress import RichReporter, report_run
+from harness.cli.reference_extras import UnknownFlagError, split_ignored
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.errors import HarnessError
 from harness.models import adapter_for_backbone
@@ -50,6 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--normalize", type=_boolean, default=True)
     parser.add_argument("--data_basedir", type=Path, default=Path("."))
     add_resize_flags(parser)
+    parser.add_argument(
+        "--checkpoint_path", default=None, help="local checkpoint or LoRA adapter used instead of --model_name"
+    )
+    parser.add_argument(
+        "--lora", type=_boolean, default=False, help="the checkpoint is a LoRA adapter of --model_name (merged)"
+    )
+    parser.add_argument(
+        "--resize_use_processor",
+        type=_boolean,
+        default=True,
+        help="false: first resize images to --image_resolution, as the reference does for V1 checkpoints",
+    )
+    parser.add_argument("--image_resolution", choices=["high", "mid", "low"], default=None)
+    parser.add_argument("--max_len", type=int, default=None, help="text truncation: not supported (leave unset)")
+    parser.add_argument(
+        "--predictions",
+        choices=["full", "topk"],
+        default="full",
+        help="ranking depth in {task}_pred.jsonl: every candidate, as the reference writes (default), or --top_k",
+    )
+    parser.add_argument("--top_k", type=int, default=10, help="ranked candidates kept with --predictions topk")
     parser.add_argument("--model_revision", default=None, help="hub revision to pin (harness extension)")
     parser.add_argument("--device", default="auto")
     parser.add_argument(
@@ -63,22 +85,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run like the reference's ``eval.py``; errors are one line unless ``--debug``."""
+    """Run like the reference's ``eval.py``; errors are one line unless ``--debug``.
+
+    Flags of the reference's eval.py and TrainingArguments that change nothing here are accepted
+    with one note line each (:mod:`harness.cli.reference_extras`); a flag nobody defines is an error.
+    """
     from harness.cli import run_handler
 
-    return run_handler(_run, build_parser().parse_args(argv))
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        try:
+            ignored = split_ignored(rest)
+        except UnknownFlagError as error:
+            parser.error(str(error))  # exits 2, as argparse does for an unknown flag
+        for flag in ignored:
+            print(flag.note(), file=sys.stderr)
+    return run_handler(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
     adapter = adapter_for_backbone(args.model_backbone or "qwen2_vl")
+    if args.max_len is not None:
+        raise HarnessError(
+            "--max_len (text truncation) is not supported; leave it unset (the reference never truncates then)"
+        )
     index = TaskIndex()
     selection = load_dataset_config(args.dataset_config, index)
     model_args: dict[str, Any] = {
-        "pretrained": args.model_name,
+        **checkpoint_model_args(args.model_name, args.checkpoint_path, args.lora),
         "revision": args.model_revision,
         "pooling": args.pooling,
         "normalize": args.normalize,
         **resize_model_args(adapter, args.resize_min_pixels, args.resize_max_pixels),
+        **resolution_model_args(adapter, args.resize_use_processor, args.image_resolution),
     }
     result = evaluate(
         adapter,
@@ -88,6 +128,8 @@ def _run(args: argparse.Namespace) -> int:
         data_basedir=args.data_basedir,
         output_path=args.encode_output_path,
         batch_size=args.per_device_eval_batch_size,
+        predictions=args.predictions,
+        top_k=args.top_k,
         device=args.device,
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
@@ -144,6 +186,26 @@ def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskInde
         where = ".".join(str(part) for part in first["loc"])
         raise HarnessError(f"{path}: {key}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
     return LoadedTask(spec=changed, source=loaded.source, meta_task=index.meta_task_of(name))
+
+
+def checkpoint_model_args(model_name: str, checkpoint_path: str | None, lora: bool) -> dict[str, Any]:
+    """``pretrained`` (and ``base_model``) as the reference loads them: ``--checkpoint_path`` is used
+    instead of ``--model_name`` when set; with ``--lora true`` it is an adapter of ``--model_name``."""
+    if checkpoint_path is None:
+        return {"pretrained": model_name}  # a LoRA repository names its base in adapter_config
+    if lora:
+        return {"pretrained": checkpoint_path, "base_model": model_name}
+    return {"pretrained": checkpoint_path}
+
+
+def resolution_model_args(adapter: str, use_processor: bool, resolution: str | None) -> dict[str, Any]:
+    """``image_resolution`` for the vlm2vec adapter when the reference would apply it: only with
+    ``--resize_use_processor false`` (otherwise the reference ignores ``--image_resolution`` too)."""
+    if use_processor or resolution is None:
+        return {}
+    if adapter != "vlm2vec":
+        raise HarnessError(f"--image_resolution applies to the qwen2_vl backbone only (this run uses {adapter})")
+    return {"image_resolution": resolution}
 
 
 def _boolean(text: str) -> bool:
