@@ -187,7 +187,8 @@ def _workers(num_workers: int | None, device: str) -> Workers:
     count = num_workers if num_workers is not None else default_num_workers(device, local_processes=local_processes)
     if device.startswith("cuda"):
         return Workers(num_workers=count, pin_memory=True)
-    return Workers(num_workers=count, main_threads=cpu_main_threads(count) if count else None)
+    threads = cpu_main_threads(count, local_processes=local_processes) if count else None
+    return Workers(num_workers=count, main_threads=threads)
 
 
 def _check_throughput(*, num_workers: int | None, max_batch_tokens: int | None) -> None:

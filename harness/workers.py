@@ -11,21 +11,23 @@ order and are the same tensors, so no number changes (on a CPU, giving the worke
 lowering the model's thread count changes float rounding, as any thread count does).
 
 A worker's error (a broken image) is sent back as the exception itself and raised here, so the
-message names the file as it would without workers. Workers inherit the process's pixel budget
-(:func:`harness.media.image.image_pixel_budget`), set again in each worker so that it holds
-whatever the start method.
+message names the file as it would without workers (one that cannot cross the process boundary
+comes back as a ``DataError``, or a ``RuntimeError`` naming its type, with the same message).
+Workers inherit the process's pixel budget (:func:`harness.media.image.image_pixel_budget`),
+set again in each worker so that it holds whatever the start method.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import DataError, HarnessError
 from harness.media.image import image_pixel_budget, max_image_pixels
 
 Prepare = Callable[[Sequence[int]], Any]
@@ -55,7 +57,7 @@ def default_num_workers(device: str, cpu_count: int | None = None, local_process
     itself), at most 8. On a CPU the model and the workers share the cores: one worker, so that
     preprocessing overlaps the forward pass without taking more than its turn; none on one core.
     """
-    cores = cpu_count if cpu_count is not None else len(os.sched_getaffinity(0))
+    cores = cpu_count if cpu_count is not None else available_cores()
     share = max(1, cores // max(1, local_processes))
     if device.startswith("cuda"):
         return max(1, min(MAX_DEFAULT_WORKERS, share - 1))
@@ -70,10 +72,11 @@ def prepared_batches(
     pin_memory: bool = False,
     prefetch: int = DEFAULT_PREFETCH,
     main_threads: int | None = None,
-) -> Iterator[Prepared]:
+) -> Generator[Prepared, None, None]:
     """Each batch of ``batches`` prepared by ``prepare``, in order, ``num_workers`` processes ahead.
 
-    While workers run, this process's torch threads are ``main_threads`` (when given), then restored.
+    While workers run, this process's torch threads are at most ``main_threads`` (when given), then
+    restored; closing the generator stops the workers at once.
     """
     if num_workers < 0:
         raise ValueError("num_workers must be >= 0")
@@ -96,18 +99,25 @@ def _torch_threads(count: int | None) -> Iterator[None]:
     import torch
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(count)
+    torch.set_num_threads(min(previous, count))
     try:
         yield
     finally:
         torch.set_num_threads(previous)
 
 
-def cpu_main_threads(num_workers: int, cpu_count: int | None = None) -> int:
-    """Torch threads for a model on the CPU beside ``num_workers`` preprocessing workers: the cores
-    the workers leave, at least one."""
-    cores = cpu_count if cpu_count is not None else len(os.sched_getaffinity(0))
-    return max(1, cores - num_workers)
+def cpu_main_threads(num_workers: int, cpu_count: int | None = None, local_processes: int = 1) -> int:
+    """The most torch threads for a model on the CPU beside ``num_workers`` preprocessing workers:
+    the cores this process's share leaves them, at least one (a cap: a lower thread count set by
+    the user or by torchrun stays as it is)."""
+    cores = cpu_count if cpu_count is not None else available_cores()
+    return max(1, cores // max(1, local_processes) - num_workers)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity where the OS has one, else every core)."""
+    affinity = getattr(os, "sched_getaffinity", None)  # not on macOS
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 class _BatchDataset:
@@ -132,10 +142,18 @@ class _BatchDataset:
 
 
 def _sendable(error: Exception) -> Exception:
-    """``error`` itself when it is one of ours (they cross process boundaries whole), else a
-    ``RuntimeError`` with its type and message (a third-party exception may not)."""
-    if isinstance(error, HarnessError):
+    """``error`` itself when it crosses a process boundary unchanged, else one that says the same:
+    a ``DataError`` for ours, a ``RuntimeError`` naming the type for others (an exception that
+    cannot be pickled would be dropped on the way and leave the run waiting)."""
+    try:
+        # Our own bytes, made just now in this process (never read from a file or a stranger).
+        copy = pickle.loads(pickle.dumps(error))  # noqa: S301
+    except Exception:
+        copy = None
+    if copy is not None and type(copy) is type(error) and str(copy) == str(error):
         return error
+    if isinstance(error, HarnessError):
+        return DataError(str(error))
     return RuntimeError(f"{type(error).__name__}: {error}")
 
 

@@ -36,7 +36,8 @@ def test_values_that_render_differently_have_different_keys():
     values = ["1", 1, 1.0, True, 0.0, -0.0, None, "None"]
     keys = {_exact_key(v) for v in values}
     assert len(keys) == len(values)
-    assert _exact_key({"a": 1, "b": "x"}) == _exact_key({"b": "x", "a": 1})
+    assert _exact_key({"a": 1, "b": "x"}) == _exact_key({"a": 1, "b": "x"})
+    assert _exact_key({"a": 1, "b": "x"}) != _exact_key({"b": "x", "a": 1})  # {{ cand }} renders in key order
     assert _exact_key({"a": 1}) != _exact_key({"a": True})
     assert _exact_key({"a": [1, 2]}) is None and _exact_key([1]) is None
 
@@ -55,3 +56,10 @@ def test_a_template_reading_the_row_is_rendered_for_every_row():
     ids = _CandidateIds("{{ row.n }}-{{ cand.v }}")
     assert [ids.render(context, {"cand": {"v": "x"}, "row": {"n": n}}) for n in (1, 2)] == ["1-x", "2-x"]
     assert ids.rendered == {}
+
+
+def test_candidates_whose_keys_come_in_another_order_keep_their_own_ids():
+    context = _RowContext("t", "rows.jsonl:1", None, False)  # type: ignore[arg-type]
+    ids = _CandidateIds('{{ cand | join("/") }}')
+    rendered = [ids.render(context, {"cand": c}) for c in ({"a": "1", "b": "2"}, {"b": "2", "a": "1"})]
+    assert rendered == ["a/b", "b/a"]

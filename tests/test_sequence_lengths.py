@@ -136,3 +136,17 @@ def test_gme_prepared_then_encoded_is_encode(gme, tmp_path: Path):
     np.testing.assert_array_equal(
         gme.encode_prepared(gme.preparer().prepare(inputs, "query")), gme.encode(inputs, "query")
     )
+
+
+def test_gme_counts_a_video_by_its_middle_frame_as_decoded(gme, tmp_path: Path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, size in enumerate([(64, 64), (400, 300), (400, 300)]):
+        Image.new("RGB", size, (40 * i, 90, 160)).save(folder / f"frame_{i + 1}.png")
+    small = tmp_path / "small"
+    small.mkdir()
+    for i in range(3):
+        Image.new("RGB", (20, 20), "navy").save(small / f"frame_{i + 1}.png")
+    inputs = [EncodeInput(f"{VIDEO_MARKER} v", video=sample_video(f, 3)) for f in (folder, small)]
+    preparer = gme.preparer()
+    assert preparer.sequence_lengths(inputs) == processor_lengths(preparer, inputs)

@@ -219,3 +219,32 @@ def test_every_built_in_task_file_parses_as_pyyamls_safe_loader_reads_it():
         data, locations = parse_file(path, ParseBudget())
         assert data == yaml.safe_load(path.read_text()), path
         assert locations[(next(iter(data)),)][1] >= 1
+
+
+def test_without_libyaml_the_python_parser_reads_every_file_and_keeps_the_bounds(tmp_path: Path):
+    import subprocess
+    import sys
+
+    deep = write(tmp_path / "deep.yaml", "task: " + "[" * 100 + "]" * 100 + "\n")
+    alias = write(tmp_path / "alias.yaml", "task: &a t\nversion: *a\n")
+    script = (
+        "import sys; sys.modules['yaml._yaml'] = None\n"  # as a PyYAML built without libyaml
+        "from harness.taskspec import TaskIndex\n"
+        "from harness.taskspec.yaml_parse import ParseBudget, PythonEvents, _EventParser, parse_file\n"
+        "from harness.errors import TaskFileError\n"
+        "assert _EventParser is PythonEvents\n"
+        "print(len(TaskIndex().tasks))\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        parse_file(__import__('pathlib').Path(path), ParseBudget())\n"
+        "    except TaskFileError as error:\n"
+        "        print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(deep), str(alias)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    count, depth_error, alias_error = done.stdout.strip().splitlines()
+    from harness.taskspec import TaskIndex
+
+    assert int(count) == len(TaskIndex().tasks)
+    assert depth_error == f"{deep}:1: YAML nests deeper than {YAML_MAX_DEPTH} levels (depth limit)"
+    assert alias_error.startswith(f"{alias}:1: YAML anchors and aliases are not allowed")

@@ -73,9 +73,20 @@ def test_a_workers_error_of_ours_is_raised_whole():
     assert caught.value.path == "x.png"
 
 
-def test_another_error_is_raised_with_its_type_and_message():
-    with pytest.raises(RuntimeError, match="KeyError: 'pixel_values'"):
+def test_another_error_comes_back_whole_when_it_can():
+    with pytest.raises(KeyError, match="'pixel_values'"):
         list(prepared_batches(Failing(KeyError("pixel_values")), BATCHES, 2))
+
+
+class _ForeignUnpicklable(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def test_a_foreign_error_that_cannot_cross_processes_names_its_type():
+    with pytest.raises(RuntimeError, match="^_ForeignUnpicklable: broken$"):
+        list(prepared_batches(Failing(_ForeignUnpicklable("broken", 1)), BATCHES, 2))
 
 
 def test_workers_keep_the_pixel_budget_of_the_run(tmp_path: Path):
@@ -280,3 +291,76 @@ def test_a_forked_child_does_not_hold_the_output_folder(tmp_path: Path):
         again.release()
     finally:
         os.waitpid(pid, 0)
+
+
+class _Unpicklable(DataError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        import threading
+
+        self.lock = threading.Lock()  # cannot be pickled
+
+
+class _TwoArguments(DataError):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@pytest.mark.parametrize("error", [_Unpicklable("bad row 3"), _TwoArguments("bad row 3", 7)], ids=["lock", "init"])
+def test_an_error_that_cannot_cross_processes_comes_back_with_its_message(error: Exception):
+    with pytest.raises(DataError, match="^bad row 3$"):
+        list(prepared_batches(Failing(error), BATCHES, 2))
+
+
+def test_the_model_threads_are_capped_never_raised(monkeypatch: pytest.MonkeyPatch):
+    import torch
+
+    from harness.workers import cpu_main_threads
+
+    assert cpu_main_threads(1, cpu_count=16, local_processes=2) == 7
+    assert cpu_main_threads(4, cpu_count=2) == 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        seen = [torch.get_num_threads() for _ in prepared_batches(Doubling(), BATCHES, 1, main_threads=8)]
+        assert seen == [1] * len(BATCHES)  # a lower count (the user's, torchrun's) stays
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cores_are_counted_without_an_affinity_call(monkeypatch: pytest.MonkeyPatch):
+    from harness import workers
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # as on macOS
+    assert workers.available_cores() == (os.cpu_count() or 1)
+    assert workers.default_num_workers("mps") in (0, 1)
+
+
+def test_a_failed_forward_gives_the_threads_back_and_stops_the_workers(encoder, tmp_path: Path):
+    import torch
+
+    class Broken:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def preparer(self):
+            return self.inner.preparer()
+
+        def encode_prepared(self, prepared):
+            raise MemoryError("out of memory")
+
+        def encode(self, inputs, side):  # pragma: no cover - the staged path is taken
+            raise AssertionError
+
+        def metadata(self):
+            return self.inner.metadata()
+
+    before = torch.get_num_threads()
+    inputs = inputs_with_images(tmp_path, 6)
+    with pytest.raises(MemoryError) as caught:
+        encode_distinct(
+            DenseEncoding(Broken(encoder)), inputs, "query", BatchOptions(2, workers=Workers(1, main_threads=1))
+        )
+    assert torch.get_num_threads() == before  # while the exception (and its traceback) is still held
+    del caught

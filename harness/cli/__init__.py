@@ -89,7 +89,7 @@ def add_throughput_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="processes that decode, resize and tokenise batches ahead of the model "
-        "(default: 1 on CPU, cores per GPU - 1 up to 8 on GPU; 0: in the main process)",
+        "(default: 1 on a CPU of 2+ cores, else 0; cores per GPU - 1, up to 8, on a GPU; 0: in the main process)",
     )
     parser.add_argument(
         "--max_batch_tokens",

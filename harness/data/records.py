@@ -180,12 +180,13 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def _exact_key(value: Any) -> Any:
-    """A key equal only for values that render alike (types and reprs, so 1, 1.0, True and -0.0
-    differ), or None for values of other kinds."""
+    """A key equal only for values that render alike, or None for values of other kinds: types and
+    reprs (so 1, 1.0, True and -0.0 differ) and, for a mapping, its type and its keys in order
+    (``{{ cand }}`` and ``cand|join`` render in insertion order)."""
     if isinstance(value, _SCALARS):
-        return (type(value).__name__, repr(value))
+        return (type(value).__qualname__, repr(value))
     if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in value.items()):
-        return tuple(sorted((k, type(v).__name__, repr(v)) for k, v in value.items()))
+        return (type(value).__qualname__, tuple((k, type(v).__qualname__, repr(v)) for k, v in value.items()))
     return None
 
 

@@ -5,8 +5,9 @@ model will see for each (longest first) and cuts the sorted list every ``batch_s
 or earlier when ``max_batch_tokens`` would be exceeded. The lengths are exact for an encoder
 with a :class:`~harness.models.base.BatchPreparer` (text tokens from its tokenizer, visual tokens
 from the image header's size after resizing) and estimated otherwise (:func:`estimated_length`).
-The embeddings do not depend on which inputs share a batch (tested), so the plan changes speed
-and memory, never a number.
+Which inputs share a batch changes an embedding by float rounding only (other padding lengths
+change the kernels' summation order; within 1e-6 in float32 on the tests' inputs, more in
+bfloat16), so the plan changes speed and memory, not the results beyond that rounding.
 """
 
 from __future__ import annotations

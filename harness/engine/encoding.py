@@ -172,15 +172,18 @@ class DenseEncoding:
         ready = prepared_batches(
             prepare, batches, workers.num_workers, pin_memory=workers.pin_memory, main_threads=workers.main_threads
         )
-        while True:
-            with clock.measure("wait"):
-                prepared = next(ready, None)
-            if prepared is None:
-                return
-            clock.add("preprocess", prepared.seconds)
-            with clock.measure("forward"):
-                embeddings = self._checked(encoder.encode_prepared(prepared.data), prepared.batch)
-            yield prepared.batch, list(embeddings)
+        try:
+            while True:
+                with clock.measure("wait"):
+                    prepared = next(ready, None)
+                if prepared is None:
+                    return
+                clock.add("preprocess", prepared.seconds)
+                with clock.measure("forward"):
+                    embeddings = self._checked(encoder.encode_prepared(prepared.data), prepared.batch)
+                yield prepared.batch, list(embeddings)
+        finally:  # a failed forward stops the workers and gives the threads back now
+            ready.close()
 
     def encode_batch(self, inputs: Sequence[EncodeInput], batch: Sequence[int], side: Side) -> np.ndarray:
         """One float32 row per input of ``batch``."""

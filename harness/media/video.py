@@ -101,21 +101,28 @@ def load_video_frames(ref: VideoRef) -> list[Image.Image]:
 
 
 def first_frame_size(ref: VideoRef) -> tuple[int, int]:
-    """``(width, height)`` of the first sampled frame (a frame file's header; one decoded frame of a
-    video file), which sets the size of every frame the adapters make of the video."""
+    """``(width, height)`` of the first sampled frame, which sets the size of every frame VLM2Vec's
+    preprocessing makes of the video (see :func:`sampled_frame_size`)."""
+    return sampled_frame_size(ref, 0)
+
+
+def sampled_frame_size(ref: VideoRef, position: int) -> tuple[int, int]:
+    """``(width, height)`` of the sampled frame at ``position`` (0: the first), from a frame file's
+    header, or one decoded frame of a video file."""
     if not ref.frame_indices:
         raise MediaError(f"video {ref.source} was not sampled (no frame indices)", str(ref.source))
     if ref.frame_files:
         try:
-            return image_size(ref.frame_files[0])
+            return image_size(ref.frame_files[position])
         except MediaError as error:
             raise MediaError(f"video {ref.source}: {error}", str(ref.source)) from None
     reader = _open_video(ref.source)
+    index = ref.frame_indices[position]
     try:
-        height, width = reader[ref.frame_indices[0]].shape[:2]
+        height, width = reader[index].shape[:2]
     except Exception as error:  # decord raises its own error types for bad streams
         raise MediaError(f"cannot decode frames of video {ref.source}: {_one_line(error)}", str(ref.source)) from None
-    check_pixel_budget(width, height, f"{ref.source} frame {ref.frame_indices[0]}")
+    check_pixel_budget(width, height, f"{ref.source} frame {index}")
     return int(width), int(height)
 
 

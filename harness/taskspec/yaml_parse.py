@@ -21,10 +21,21 @@ import yaml
 from harness.errors import TaskFileError
 from harness.taskspec.limits import YAML_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
 
+
+class PythonEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's pure-Python reader, scanner and parser as one source of events (what libyaml's
+    ``CParser`` is), for a PyYAML built without libyaml."""
+
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+
 try:  # libyaml's scanner and parser (bundled with PyYAML's wheels): about six times faster
     from yaml._yaml import CParser as _EventParser
-except ImportError:  # PyYAML built without libyaml: the pure-Python parser, the same events
-    from yaml.parser import Parser as _EventParser  # type: ignore[assignment]
+except ImportError:  # the same events, from Python
+    _EventParser = PythonEvents  # type: ignore[misc,assignment]
 
 Location = tuple[Path, int]
 KeyPath = tuple[str | int, ...]

@@ -24,7 +24,7 @@ from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
 from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import image_size
-from harness.media.video import first_frame_size, load_video_frames
+from harness.media.video import load_video_frames, sampled_frame_size
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import load_checkpoint
@@ -122,8 +122,9 @@ class GmePreparer:
     def _extra_visual_tokens(self, item: EncodeInput) -> int:
         if item.image is not None:
             return image_tokens(self.processor, loaded_size(image_size(item.image))) - 1
-        if item.video is not None:  # every frame of a video has the first frame's size
-            return image_tokens(self.processor, loaded_size(first_frame_size(item.video))) - 1
+        if item.video is not None:  # the middle sampled frame, as decoded (no small-image resize)
+            middle = len(item.video.frame_indices) // 2
+            return image_tokens(self.processor, sampled_frame_size(item.video, middle)) - 1
         return 0
 
 
