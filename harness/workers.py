@@ -19,8 +19,10 @@ set again in each worker so that it holds whatever the start method.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -127,6 +129,7 @@ class _BatchDataset:
         self.prepare = prepare
         self.batches = [list(b) for b in batches]
         self.pixel_budget = pixel_budget
+        self.parent = os.getpid()
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -161,6 +164,27 @@ def _identity(item: Any) -> Any:
     return item
 
 
+_PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal a process gets when its parent dies."""
+
+
+def _die_with_parent(worker_id: int) -> None:
+    """In a worker: be killed by the kernel when the run's process dies (a ``kill -9`` of the run
+    must not leave workers behind, whatever they are blocked on); elsewhere than Linux, rely on
+    the DataLoader's own check of its parent."""
+    import ctypes
+    import signal
+
+    from torch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if info is not None and os.getppid() != getattr(info.dataset, "parent", os.getppid()):  # died already
+        os._exit(0)
+
+
 def _from_workers(
     prepare: Prepare, batches: Sequence[list[int]], num_workers: int, pin_memory: bool, prefetch: int
 ) -> Iterator[Prepared]:
@@ -180,6 +204,7 @@ def _from_workers(
         pin_memory=pin_memory,
         prefetch_factor=prefetch,
         persistent_workers=False,
+        worker_init_fn=_die_with_parent,
     )
     iterator = iter(loader)  # the workers start now
     try:

@@ -364,3 +364,39 @@ def test_a_failed_forward_gives_the_threads_back_and_stops_the_workers(encoder, 
         )
     assert torch.get_num_threads() == before  # while the exception (and its traceback) is still held
     del caught
+
+
+BLOCKED_WORKER = """
+import sys, time
+from pathlib import Path
+from harness.workers import prepared_batches
+
+class Sleeps:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __call__(self, batch):
+        if batch[0] > 0:  # a worker (batch 0 is prepared in the parent)
+            Path(self.marker).write_text(str(__import__("os").getpid()))
+            time.sleep(120)  # busy: the DataLoader's own parent check never runs
+        return batch
+
+for prepared in prepared_batches(Sleeps(sys.argv[1]), [[0], [1], [2]], 1):
+    time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_a_busy_worker_dies_with_its_killed_parent(tmp_path: Path):
+    marker = tmp_path / "worker.pid"
+    process = subprocess.Popen([sys.executable, "-c", BLOCKED_WORKER, str(marker)])
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker = int(marker.read_text())
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10  # far less than the worker's 120 s of work
+    while _alive([worker]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive([worker])
