@@ -10,6 +10,7 @@ as the reference does.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,16 +28,24 @@ from harness.models import adapter_for_backbone
 from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
 from harness.taskspec.yaml_parse import ParseBudget, parse_file
 
-_PATH_KEYS = {"image_root", "data_path"}
+_PATH_KEYS = {"image_root", "data_path", "frame_root"}
+_NOTED_KEYS = {"video_root": "raw videos", "max_frames_saved": "frames written when extracting from raw videos"}
+"""Video keys of the reference's eval YAMLs that only matter when frames are extracted from raw
+videos, which eval.py does not do (frames are read from ``frame_root``): accepted with a note."""
 _KNOWN_KEYS = {
     "dataset_parser",
     "dataset_name",
     "dataset_split",
     "eval_type",
     "num_sample_per_subset",
+    "num_frames",
     "metrics",
     *_PATH_KEYS,
+    *_NOTED_KEYS,
 }
+_FRAME_FOLDER = re.compile(r"video_(?:cls|ret|qa|mret)/[^/{}]+/")
+"""The per-task frame folder written into the built-in video tasks' templates (``video_ret/MSR-VTT/``)."""
+_VIDEO_PATH_FIELDS = (("query", "video_template"), ("candidates", "video_template"), ("candidates", "folders_template"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +187,16 @@ def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskInde
         update["num_rows"] = int(entry["num_sample_per_subset"])
     if "data_path" in entry:
         update["dataset"] = {**spec.dataset.model_dump(exclude_unset=True), "files": [str(entry["data_path"])]}
+    if "num_frames" in entry:
+        update["video"] = {**spec.video.model_dump(exclude_unset=True), "num_frames": entry["num_frames"]}
+    if "frame_root" in entry:
+        update.update(_frame_root_update(path, key, spec, str(entry["frame_root"])))
+    for noted, meaning in _NOTED_KEYS.items():
+        if noted in entry:
+            print(
+                f"note: {path}: {key}: {noted} ({meaning}) is not used: frames are read from frame_root",
+                file=sys.stderr,
+            )
     # Validated again (not model_copy): the key becomes a file name, the paths must stay relative.
     try:
         changed = TaskSpec.model_validate({**spec.model_dump(exclude_unset=True), **update})
@@ -186,6 +205,23 @@ def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskInde
         where = ".".join(str(part) for part in first["loc"])
         raise HarnessError(f"{path}: {key}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
     return LoadedTask(spec=changed, source=loaded.source, meta_task=index.meta_task_of(name))
+
+
+def _frame_root_update(path: Path, key: str, spec: TaskSpec, frame_root: str) -> dict[str, Any]:
+    """``media_root`` and video templates that read each video's frames under ``frame_root`` (the
+    reference's folder that holds one frame folder per video) instead of the built-in layout."""
+    sources = {(part, field): getattr(getattr(spec, part), field) for part, field in _VIDEO_PATH_FIELDS}
+    folders = {m.group(0) for source in sources.values() if source for m in _FRAME_FOLDER.finditer(source)}
+    if len(folders) != 1:
+        raise HarnessError(f"{path}: {key}: frame_root applies to the built-in video tasks only (task '{spec.task}')")
+    (folder,) = folders
+    update: dict[str, Any] = {"media_root": frame_root.rstrip("/") + "/"}
+    for part, field in _VIDEO_PATH_FIELDS:
+        source = getattr(getattr(spec, part), field)
+        if source:
+            section = update.setdefault(part, getattr(spec, part).model_dump(exclude_unset=True))
+            section[field] = source.replace(folder, "")
+    return update
 
 
 def checkpoint_model_args(model_name: str, checkpoint_path: str | None, lora: bool) -> dict[str, Any]:
