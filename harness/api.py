@@ -31,7 +31,6 @@ from harness.distributed import (
 from harness.encoder_metadata import encoder_metadata
 from harness.engine.cache_keys import DirectDigests, encoder_identity
 from harness.engine.embedding_cache import EmbeddingStore, RunCache
-from harness.engine.encoding import Workers
 from harness.engine.evaluate import EvalOptions
 from harness.engine.launch import launch_identity, open_store
 from harness.engine.run import RunReporter, RunResult, claim_run_folder, keep_finished_run, run_tasks
@@ -40,7 +39,7 @@ from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS, image_pixel_budget
 from harness.models import check_model_name, create_encoder, parse_model_args
 from harness.results.output_folder import OutputFolder
 from harness.taskspec import LoadedTask, Selection, TaskIndex
-from harness.workers import cpu_main_threads, default_num_workers
+from harness.workers import Workers, cpu_main_threads, default_num_workers
 
 
 class Reporter(RunReporter, AbstractContextManager[Any], Protocol):

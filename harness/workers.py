@@ -41,6 +41,18 @@ MAX_DEFAULT_WORKERS = 8
 
 
 @dataclass(frozen=True)
+class Workers:
+    """How batches are prepared: in ``num_workers`` worker processes (0: in this process), in pinned
+    memory for a GPU."""
+
+    num_workers: int = 0
+    pin_memory: bool = False
+    main_threads: int | None = None
+    """The most torch threads of this process while workers run (on a CPU the model and the
+    workers share the cores: without a cap the two oversubscribe them); None: unchanged."""
+
+
+@dataclass(frozen=True)
 class Prepared:
     """One prepared batch and what it took."""
 

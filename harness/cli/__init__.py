@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.version import VERSION as __version__
@@ -100,25 +101,34 @@ def add_throughput_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def encoding_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`harness.evaluate` arguments of the cache and throughput flags (one mapping for
+    every door that adds them with :func:`add_cache_flags` and :func:`add_throughput_flags`)."""
+    return {
+        "cache_dir": args.cache_dir,
+        "use_cache": not args.no_cache,
+        "num_workers": args.num_workers,
+        "max_batch_tokens": args.max_batch_tokens,
+    }
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+    return _whole_number(text, minimum=0)
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
+    return _whole_number(text, minimum=1)
+
+
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
     return value
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_throughput_flags, run_handler
+from harness.cli import add_cache_flags, add_throughput_flags, encoding_arguments, run_handler
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.distributed import close_world, init_world, launched_by_torchrun, rank_device, torchrun_command
@@ -129,10 +129,7 @@ def _run_modality(
         limit=args.limit,
         device=device,
         dist_timeout=DIST_TIMEOUT_MINUTES,
-        cache_dir=args.cache_dir,
-        num_workers=args.num_workers,
-        max_batch_tokens=args.max_batch_tokens,
-        use_cache=not args.no_cache,
+        **encoding_arguments(args),
         reporter=RichReporter(),
         command=sys.argv,
     )

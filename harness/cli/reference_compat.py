@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_media_flags, add_throughput_flags
+from harness.cli import add_cache_flags, add_media_flags, add_throughput_flags, encoding_arguments
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_extras import UnknownFlagError, split_ignored
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
@@ -142,10 +142,7 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
-        cache_dir=args.cache_dir,
-        num_workers=args.num_workers,
-        max_batch_tokens=args.max_batch_tokens,
-        use_cache=not args.no_cache,
+        **encoding_arguments(args),
         reporter=RichReporter(),
         command=sys.argv,
     )

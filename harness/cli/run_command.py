@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_common_flags, add_media_flags, add_throughput_flags
+from harness.cli import add_cache_flags, add_common_flags, add_media_flags, add_throughput_flags, encoding_arguments
 from harness.cli.progress import RichReporter, report_run
 from harness.errors import HarnessError
 from harness.models import parse_model_args
@@ -90,10 +90,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
         dist_timeout=args.dist_timeout,
-        cache_dir=args.cache_dir,
-        num_workers=args.num_workers,
-        max_batch_tokens=args.max_batch_tokens,
-        use_cache=not args.no_cache,
+        **encoding_arguments(args),
         reporter=RichReporter(),
         command=sys.argv,
     )

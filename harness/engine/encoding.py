@@ -12,7 +12,6 @@ these interfaces.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
@@ -25,7 +24,7 @@ from harness.engine.tokens import TokenStore
 from harness.inputs import EncodeInput, Side
 from harness.models.base import BatchPreparer, Encoder, StagedEncoder
 from harness.models.late_interaction.protocol import MultiVectorEncoder, is_multivector
-from harness.workers import prepared_batches
+from harness.workers import Workers, prepared_batches
 
 Finished = TypeVar("Finished")
 """What a finished table is: a ``[n, dim]`` matrix, or a ``TokenStore``."""
@@ -91,18 +90,6 @@ class Encoding(Protocol[Finished]):
     def embeddings(self, table: Finished, rows: np.ndarray) -> Embeddings:
         """The ``Embeddings`` of a finished table, with ``rows[i]`` the input of the ``i``-th item."""
         ...
-
-
-@dataclass(frozen=True)
-class Workers:
-    """How batches are prepared: in ``num_workers`` worker processes (0: in this process), in pinned
-    memory for a GPU."""
-
-    num_workers: int = 0
-    pin_memory: bool = False
-    main_threads: int | None = None
-    """Torch threads of this process while workers run (on a CPU the model and the workers share the
-    cores: without a cap the two oversubscribe them and both slow down); None: unchanged."""
 
 
 class _BatchOf:
