@@ -9,14 +9,17 @@ still applies above it); ``--max_image_pixels`` sets it for a run.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
 from harness.errors import MediaError
 from harness.inputs import ImageData
+
+T = TypeVar("T")
 
 DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
 """Largest image (width × height) decoded by default: about 7000 × 7000, far above any MMEB image
@@ -72,27 +75,24 @@ def open_image(image: Path | ImageData) -> Image.Image:
 
     The size in the image's header is checked against the pixel budget before decoding.
     """
-    name = image_name(image)
-    try:
-        source = io.BytesIO(image.data) if isinstance(image, ImageData) else image
-        with Image.open(source) as opened:  # reads the header only
-            check_pixel_budget(opened.width, opened.height, name)
-            return opened.convert("RGB")
-    except FileNotFoundError:
-        raise MediaError(f"image not found: {name}", name) from None
-    except _DECODE_ERRORS as error:
-        raise MediaError(f"cannot read image {name}: {error}", name) from None
+    return _read(image, lambda opened: opened.convert("RGB"))
 
 
 def image_size(image: Path | ImageData) -> tuple[int, int]:
     """``(width, height)`` from ``image``'s header, no pixel decoded; ``MediaError`` as :func:`open_image`
     gives (a missing file, an unreadable one, one over the pixel budget)."""
+    return _read(image, lambda opened: (opened.width, opened.height))
+
+
+def _read(image: Path | ImageData, use: Callable[[Image.Image], T]) -> T:
+    """``use`` of the opened image (its header read and checked against the pixel budget); every
+    failure a ``MediaError`` naming the image."""
     name = image_name(image)
     try:
         source = io.BytesIO(image.data) if isinstance(image, ImageData) else image
-        with Image.open(source) as opened:
+        with Image.open(source) as opened:  # reads the header only
             check_pixel_budget(opened.width, opened.height, name)
-            return opened.width, opened.height
+            return use(opened)
     except FileNotFoundError:
         raise MediaError(f"image not found: {name}", name) from None
     except _DECODE_ERRORS as error:
