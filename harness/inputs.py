@@ -40,12 +40,20 @@ class ImageData:
 
     data: bytes = field(repr=False)
     """Encoded image bytes (PNG, JPEG, ...)."""
+    stored_as: str | None = None
+    """A Pillow format name (``JPEG``): the image is what saving the decoded ``data`` in that
+    format and reading it back gives, as the reference does when it writes a corpus page to a
+    ``.jpg`` file before reading it (see ``candidates.image_file_template``). None: ``data`` as is."""
     digest: str = ""
-    """SHA-256 of ``data``; filled in automatically; equality and hashing use it."""
+    """SHA-256 of ``data`` (and of ``stored_as`` when set); filled in automatically; equality,
+    hashing and the embedding cache's keys use it."""
 
     def __post_init__(self) -> None:
         if not self.digest:
-            object.__setattr__(self, "digest", hashlib.sha256(self.data).hexdigest())
+            hashed = hashlib.sha256(self.data)
+            if self.stored_as is not None:
+                hashed.update(b"\0stored_as:" + self.stored_as.encode())
+            object.__setattr__(self, "digest", hashed.hexdigest())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ImageData) and other.digest == self.digest

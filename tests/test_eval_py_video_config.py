@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from test_mmeb_video_tasks import row_candidates, rows
 
-from harness.cli.reference_compat import _FRAME_FOLDER, load_dataset_config
+from harness.cli.reference_entries import FRAME_FOLDER as _FRAME_FOLDER
+from harness.cli.reference_entries import load_dataset_config
 from harness.taskspec import TaskIndex
 
 VIDEO_TASKS = [name for name, loaded in TaskIndex().tasks.items() if loaded.spec.modality == "video"]

@@ -53,9 +53,8 @@ HUB = {
     "NExTQA": ("VLM2Vec/NExTQA", "MC", "test", "local", None),
     "EgoSchema": ("VLM2Vec/EgoSchema", "Subset", "test", "local", None),
     "MVBench": ("VLM2Vec/MVBench", None, "train", "local", None),  # 20 configs, see its own tests
-    # reference: local over each row's fixed ["yes", "no"]; global over that same 2-row corpus ranks
-    # identically (see ActivityNetQA.yaml)
-    "ActivityNetQA": ("VLM2Vec/ActivityNetQA", None, "test", "global", None),
+    # reference: local over each row's fixed ["yes", "no"] (see ActivityNetQA.yaml)
+    "ActivityNetQA": ("VLM2Vec/ActivityNetQA", None, "test", "local", None),
     "DiDeMo": ("VLM2Vec/DiDeMo", None, "test", "global", None),
     "MSR-VTT": ("VLM2Vec/MSR-VTT", "test_1k", "test", "global", None),
     "MSVD": ("VLM2Vec/MSVD", None, "test", "global", None),
@@ -388,6 +387,10 @@ def test_activitynetqa_appends_yes_no_options_and_ranks_yes_no():
         QA_PROMPT + "is the person in the video wearing a hat? (A) yes; (B) no.",
         "video_qa/ActivityNetQA/v_--1DO2V4K74",
     )
-    assert spec.candidates.columns == []
-    assert corpus_candidates(spec) == [("yes", "yes", None), ("no", "no", None)]
+    assert spec.candidates.columns == [] and spec.candidates.corpus is None
+    assert render(spec.candidates.items_template, row) == '["yes", "no"]'
+    assert [_candidate(spec, {**row, "cand": {"value": v}}) for v in ("yes", "no")] == [
+        ("yes", "yes", None),
+        ("no", "no", None),
+    ]
     assert positive(spec, row) == "no"

@@ -1,51 +1,26 @@
 """``eval.py`` with the reference's flags, mapped onto ``harness run``.
 
 ``--dataset_config`` is either a harness task list (a YAML file with ``tasks: [...]``) or a
-VLM2Vec-style eval YAML: one top-level key per dataset with ``dataset_parser``,
-``dataset_name``, ``eval_type`` and path keys (``image_root``, ``data_path``). Each key runs the
-built-in task of that name (or of its ``dataset_name``) and keeps the key as the output prefix,
-as the reference does.
+VLM2Vec-style eval YAML, read by :mod:`harness.cli.reference_entries`.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from harness.api import evaluate
 from harness.cli import add_cache_flags, add_media_flags, add_throughput_flags, encoding_arguments
 from harness.cli.progress import RichReporter, report_run
+from harness.cli.reference_entries import load_dataset_config
 from harness.cli.reference_extras import UnknownFlagError, split_ignored
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.errors import HarnessError
 from harness.models import adapter_for_backbone
-from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
-from harness.taskspec.yaml_parse import ParseBudget, parse_file
-
-_PATH_KEYS = {"image_root", "data_path", "frame_root"}
-_NOTED_KEYS = {"video_root": "raw videos", "max_frames_saved": "frames written when extracting from raw videos"}
-"""Video keys of the reference's eval YAMLs that only matter when frames are extracted from raw
-videos, which eval.py does not do (frames are read from ``frame_root``): accepted with a note."""
-_KNOWN_KEYS = {
-    "dataset_parser",
-    "dataset_name",
-    "dataset_split",
-    "eval_type",
-    "num_sample_per_subset",
-    "num_frames",
-    "metrics",
-    *_PATH_KEYS,
-    *_NOTED_KEYS,
-}
-_FRAME_FOLDER = re.compile(r"video_(?:cls|ret|qa|mret)/[^/{}]+/")
-"""The per-task frame folder written into the built-in video tasks' templates (``video_ret/MSR-VTT/``)."""
-_VIDEO_PATH_FIELDS = (("query", "video_template"), ("candidates", "video_template"), ("candidates", "folders_template"))
+from harness.taskspec import TaskIndex
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,77 +123,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     report_run(result)
     return 0
-
-
-def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
-    """Tasks named by a harness task list or a VLM2Vec-style eval YAML."""
-    config, _lines = parse_file(path, ParseBudget())  # bounded like a task file: it comes from strangers too
-    if isinstance(config, dict) and set(config) == {"tasks"}:
-        return index.select([str(t) for t in config["tasks"]])
-    if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
-        raise HarnessError(f"{path}: expected 'tasks: [...]' or one mapping per dataset key")
-    selection = Selection()
-    for key, entry in config.items():
-        selection.tasks.append(_task_for_entry(path, str(key), entry, index))
-    return selection
-
-
-def _task_for_entry(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) -> LoadedTask:
-    unknown = set(entry) - _KNOWN_KEYS
-    if unknown:
-        raise HarnessError(f"{path}: {key}: unsupported keys {sorted(unknown)} (supported: {sorted(_KNOWN_KEYS)})")
-    name = key if key in index.tasks else str(entry.get("dataset_name", key))
-    if name not in index.tasks:
-        raise HarnessError(f"{path}: {key}: " + index.unknown_name_message(name))
-    loaded = index.tasks[name]
-    spec = loaded.spec
-    eval_type = entry.get("eval_type", "global")
-    if eval_type != spec.ranking:
-        raise HarnessError(
-            f"{path}: {key}: eval_type '{eval_type}' differs from task '{name}' ranking '{spec.ranking}'"
-        )
-    update: dict[str, Any] = {"task": key}
-    if "image_root" in entry:
-        update["media_root"] = str(entry["image_root"])
-    if str(entry.get("num_sample_per_subset", "None")).isdigit():  # the reference's "None" is a string
-        update["num_rows"] = int(entry["num_sample_per_subset"])
-    if "data_path" in entry:
-        update["dataset"] = {**spec.dataset.model_dump(exclude_unset=True), "files": [str(entry["data_path"])]}
-    if "num_frames" in entry:
-        update["video"] = {**spec.video.model_dump(exclude_unset=True), "num_frames": entry["num_frames"]}
-    if "frame_root" in entry:
-        update.update(_frame_root_update(path, key, spec, str(entry["frame_root"])))
-    for noted, meaning in _NOTED_KEYS.items():
-        if noted in entry:
-            print(
-                f"note: {path}: {key}: {noted} ({meaning}) is not used: frames are read from frame_root",
-                file=sys.stderr,
-            )
-    # Validated again (not model_copy): the key becomes a file name, the paths must stay relative.
-    try:
-        changed = TaskSpec.model_validate({**spec.model_dump(exclude_unset=True), **update})
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise HarnessError(f"{path}: {key}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
-    return LoadedTask(spec=changed, source=loaded.source, meta_task=index.meta_task_of(name))
-
-
-def _frame_root_update(path: Path, key: str, spec: TaskSpec, frame_root: str) -> dict[str, Any]:
-    """``media_root`` and video templates that read each video's frames under ``frame_root`` (the
-    reference's folder that holds one frame folder per video) instead of the built-in layout."""
-    sources = {(part, field): getattr(getattr(spec, part), field) for part, field in _VIDEO_PATH_FIELDS}
-    folders = {m.group(0) for source in sources.values() if source for m in _FRAME_FOLDER.finditer(source)}
-    if len(folders) != 1:
-        raise HarnessError(f"{path}: {key}: frame_root applies to the built-in video tasks only (task '{spec.task}')")
-    (folder,) = folders
-    update: dict[str, Any] = {"media_root": frame_root.rstrip("/") + "/"}
-    for part, field in _VIDEO_PATH_FIELDS:
-        source = getattr(getattr(spec, part), field)
-        if source:
-            section = update.setdefault(part, getattr(spec, part).model_dump(exclude_unset=True))
-            section[field] = source.replace(folder, "")
-    return update
 
 
 def checkpoint_model_args(model_name: str, checkpoint_path: str | None, lora: bool) -> dict[str, Any]:

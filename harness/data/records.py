@@ -18,8 +18,9 @@ from typing import Any
 from harness.data.corpus import Qrels, basedir_of, check_qrels_documents, image_value, load_corpus, load_qrels
 from harness.data.paths import resolve_inside
 from harness.data.sources import DatasetRows, DataSourceMode
-from harness.errors import DataError
+from harness.errors import DataError, MediaError
 from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, ImageData, VideoRef
+from harness.media.image import storage_format
 from harness.media.video import natural_key, sample_video
 from harness.taskspec.schema import (
     CandidateFlagRelevance,
@@ -206,7 +207,10 @@ def _add_candidate(
     if candidate_id in data.candidates:
         return candidate_id  # first occurrence wins, as in the reference
     cand_text = context.render("candidates.template", spec.candidates.template, variables)
-    cand_image = _image(context, "candidates.image_column", values, spec.candidates.image_column)
+    if spec.candidates.image_file_template is not None:
+        cand_image: Path | ImageData | None = _stored_image(context, spec, variables, values)
+    else:
+        cand_image = _image(context, "candidates.image_column", values, spec.candidates.image_column)
     cand_video = context.video("candidates.video_template", spec.candidates.video_template, variables, spec.video)
     data.candidates[candidate_id] = context.make_input("candidate", cand_text, cand_image, cand_video)
     data.candidate_locations[candidate_id] = context.location
@@ -224,6 +228,34 @@ def _image(context: _RowContext, key: str, values: Mapping[str, Any], column: st
     if isinstance(value, ImageData):
         return value
     return context.media_path(key, {column: value}, column)  # the path of an image dict, or None
+
+
+def _stored_image(
+    context: _RowContext, spec: TaskSpec, variables: Mapping[str, Any], values: Mapping[str, Any]
+) -> Path | ImageData:
+    """The file ``candidates.image_file_template`` names when it exists, else the row's image data
+    as the reference would have stored it in that file (see the schema)."""
+    key, column = "candidates.image_file_template", spec.candidates.image_column
+    assert spec.candidates.image_file_template is not None and column is not None
+    rendered = context.render(key, spec.candidates.image_file_template, variables).strip()
+    try:
+        path = resolve_inside(context.media_root, rendered, what="image file")
+        stored_as = storage_format(path.name)
+    except (DataError, MediaError) as error:
+        raise context.error(key, str(error)) from None
+    if _is_file(path):
+        return path
+    image = _image(context, "candidates.image_column", values, column) if values.get(column) else None
+    if image is None:
+        raise context.error(key, f"image file not found: {path} (and no image data in column '{column}')")
+    if stored_as is None or not context.check_media:
+        return image  # stored as PNG: the same pixels (or media not read: the path is enough)
+    if isinstance(image, ImageData):
+        return ImageData(image.data, stored_as=stored_as)
+    try:
+        return ImageData(image.read_bytes(), stored_as=stored_as)
+    except OSError as error:
+        raise context.error("candidates.image_column", f"cannot read {image}: {error.strerror}") from None
 
 
 def _candidate_elements(

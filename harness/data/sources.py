@@ -43,7 +43,9 @@ def load_rows(
     mode: DataSourceMode = "auto",
     limit: int | None = None,
 ) -> DatasetRows:
-    """Load the rows of ``source``, at most ``limit`` of them."""
+    """Load the rows of ``source``, at most ``limit`` of them (counted after ``where``)."""
+    if source.where is not None:
+        return _filtered(load_rows(source.model_copy(update={"where": None}), data_basedir, mode), source.where, limit)
     if source.subsets is not None:
         return _load_subsets(source, data_basedir, mode, limit)
     if source.rows is not None:
@@ -62,6 +64,24 @@ def load_rows(
         patterns = ", ".join(source.files)
         raise DataError(f"no local data files match {patterns} under {data_basedir}, and no hub 'path' is set")
     return _load_hub(source, limit)
+
+
+def _filtered(loaded: DatasetRows, where: dict[str, Any], limit: int | None) -> DatasetRows:
+    """The rows of ``loaded`` whose columns equal ``where``'s values, at most ``limit`` of them."""
+    rows: list[dict[str, Any]] = []
+    locations: list[str] = []
+    for row, location in zip(loaded.rows, loaded.locations, strict=True):
+        if limit is not None and len(rows) >= limit:
+            break
+        missing = [column for column in where if column not in row]
+        if missing:
+            raise DataError(
+                f"{location}: dataset.where: missing column '{missing[0]}' (columns: {', '.join(sorted(row))})"
+            )
+        if all(row[column] == value for column, value in where.items()):
+            rows.append(row)
+            locations.append(location)
+    return DatasetRows(rows=rows, locations=locations, provenance={**loaded.provenance, "where": dict(where)})
 
 
 def _load_subsets(source: DatasetSource, data_basedir: Path, mode: DataSourceMode, limit: int | None) -> DatasetRows:

@@ -75,7 +75,34 @@ def open_image(image: Path | ImageData) -> Image.Image:
 
     The size in the image's header is checked against the pixel budget before decoding.
     """
+    if isinstance(image, ImageData) and image.stored_as is not None:
+        return _read(image, lambda opened: _stored(opened, image.stored_as or "", image_name(image)))
     return _read(image, lambda opened: opened.convert("RGB"))
+
+
+def storage_format(file_name: str) -> str | None:
+    """The Pillow format a file of this name is saved in (by its extension), or None for PNG, whose
+    round trip changes no pixel. ``MediaError`` for an extension Pillow cannot write."""
+    suffix = Path(file_name).suffix.lower()
+    Image.init()
+    image_format = Image.registered_extensions().get(suffix)
+    if image_format is None or image_format not in Image.SAVE:
+        raise MediaError(f"an image cannot be stored as {file_name!r}: Pillow writes no '{suffix}' files", file_name)
+    return None if image_format == "PNG" else image_format
+
+
+def _stored(opened: Image.Image, image_format: str, name: str) -> Image.Image:
+    """``opened`` saved in ``image_format`` with Pillow's defaults and decoded again, as RGB."""
+    buffer = io.BytesIO()
+    try:
+        opened.save(buffer, format=image_format)
+    except (OSError, ValueError, KeyError) as error:  # e.g. "cannot write mode RGBA as JPEG"
+        raise MediaError(
+            f"image {name} cannot be stored as {image_format} (as the reference stores it): {error}", name
+        ) from None
+    buffer.seek(0)
+    with Image.open(buffer) as stored:
+        return stored.convert("RGB")
 
 
 def image_size(image: Path | ImageData) -> tuple[int, int]:

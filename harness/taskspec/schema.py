@@ -72,6 +72,10 @@ class DatasetSource(StrictModel):
     Not combined with ``name`` or ``rows``."""
     subset_column: str = "subset"
     """Column added to every row of a multi-subset source, holding its subset name."""
+    where: dict[str, str | int | float | bool] | None = None
+    """Keep only the rows whose columns equal these values (``{language: english}``), before
+    ``num_rows`` and ``--limit`` count rows, as the reference filters ViDoRe-v2 queries by
+    language before sampling. A row without one of the columns is an error."""
 
     @field_validator("files")
     @classmethod
@@ -92,6 +96,8 @@ class DatasetSource(StrictModel):
                 raise ValueError(f"with subsets, every files pattern needs '{{subset}}' (not in '{missing[0]}')")
         elif any("{subset}" in pattern for pattern in self.files):
             raise ValueError("a files pattern uses '{subset}' but no subsets are given")
+        if self.where is not None and not self.where:
+            raise ValueError("where needs at least one column: value pair")
         return self
 
 
@@ -150,6 +156,13 @@ class CandidateSpec(StrictModel):
     """Column holding the candidate image: a path relative to ``media_root`` or image data (an
     empty or null value = no image). With ``columns`` and no ``corpus`` it must be one of
     ``columns``; for corpus candidates it is a column of the corpus rows."""
+    image_file_template: str | None = None
+    """Jinja rendering the file (relative to ``media_root``) that the reference stores a
+    candidate's image in before reading it (its visual-document parsers write each corpus page to
+    ``{image_root}/{corpus-id}.png``). When that file exists, it is the image. When it does not,
+    the row's ``image_column`` data is used as the reference would have written it: unchanged for
+    ``.png`` (lossless), re-encoded with Pillow's defaults for a lossy format such as ``.jpg``.
+    Nothing is written. Needs ``image_column``."""
     video_template: str | None = None
     """Jinja template rendering the candidate video's path relative to ``media_root``: a folder
     of frames or a video file (empty result = no video)."""
@@ -171,6 +184,8 @@ class CandidateSpec(StrictModel):
         zipped_only = self.columns and self.corpus is None
         if zipped_only and self.image_column is not None and self.image_column not in self.columns:
             raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
+        if self.image_file_template is not None and self.image_column is None:
+            raise ValueError("image_file_template needs image_column (the image data used when the file is absent)")
         return self
 
 

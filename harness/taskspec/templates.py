@@ -11,6 +11,7 @@ and then measured.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import warnings
 from collections.abc import Generator, Mapping
@@ -39,8 +40,19 @@ def _stem(path: str) -> str:
     return posixpath.splitext(_basename(path))[0]
 
 
+def _splitext(path: str) -> list[str]:
+    """``a/b.c.jpg`` -> ``["a/b.c", ".jpg"]``: ``os.path.splitext`` on POSIX, as a list."""
+    return list(posixpath.splitext(str(path)))
+
+
+def _md5(text: str) -> str:
+    """The MD5 hex digest of ``text``'s UTF-8 bytes (the reference shortens VisRAG page file names
+    with it); a file name, not a security measure."""
+    return hashlib.md5(str(text).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
 _ENV = BoundedEnvironment(
-    filters={"basename": _basename, "stem": _stem},
+    filters={"basename": _basename, "stem": _stem, "splitext": _splitext, "md5": _md5},
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,  # prompts are plain text, not HTML

@@ -1,0 +1,274 @@
+"""The entries of a VLM2Vec-style eval YAML (``--dataset_config``) as harness tasks.
+
+One top-level key per dataset, with ``dataset_parser``, ``dataset_name``, ``eval_type`` and path
+keys, exactly as the reference's ``experiments/public/eval/{image,video,visdoc}.yaml`` write them.
+A key (or its ``dataset_name``) that names a built-in task runs that task; any other key with a
+known ``dataset_parser`` becomes a task built from that parser's task file (see
+:data:`PARSER_BASES`). The key is the output prefix, as in the reference. Every key is either
+honoured, accepted with a note (:data:`NOTED_KEYS`: it only matters when the reference extracts
+frames from raw videos, which eval.py does not do), or an error naming it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.errors import HarnessError
+from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
+from harness.taskspec.index import builtin_task_dir
+from harness.taskspec.schema import QrelsRelevance
+from harness.taskspec.yaml_parse import ParseBudget, parse_file
+from harness.taskspec.yaml_source import read_document
+
+NOTED_KEYS = {
+    "video_root": "raw videos",
+    "clip_root": "raw video clips",
+    "max_frames_saved": "frames written when extracting from raw videos",
+    "max_video_frames_saved": "frames written when extracting from raw videos",
+    "max_clip_frames_saved": "frames written when extracting from raw clips",
+    "num_negative_clips": "read but unused by the reference's moment-retrieval parsers",
+}
+"""Keys accepted with one note line each: they change nothing in an evaluation from frames."""
+HONOURED_KEYS = {
+    "dataset_parser",
+    "dataset_name",
+    "dataset_split",  # the reference's image loaders hard-code "test": accepted, as there
+    "eval_type",
+    "num_sample_per_subset",
+    "num_frames",
+    "num_video_frames",
+    "num_clip_frames",
+    "metrics",
+    "image_root",
+    "frame_root",
+    "data_path",
+}
+KNOWN_KEYS = HONOURED_KEYS | set(NOTED_KEYS)
+
+PARSER_BASES: dict[str, str] = {
+    # image parsers: the parser's include file (every task of the family differs only in its data)
+    "image_cls": "mmeb_v2/image/_image_cls.yaml",
+    "image_qa": "mmeb_v2/image/_image_qa.yaml",
+    "image_i2t": "mmeb_v2/image/_image_i2t.yaml",
+    "image_t2i": "mmeb_v2/image/_image_t2i.yaml",
+    "image_i2i_vg": "mmeb_v2/image/_image_i2i_vg.yaml",
+    # visual-document parsers: BEIR tables (data_path a folder or a mapping, see _data_update)
+    "vidore": "mmeb_v2/visdoc/_vidore.yaml",
+    "visrag": "mmeb_v2/visdoc/_visrag.yaml",
+    # video parsers serve one dataset each (prompts and columns are the dataset's): its task file
+    "msrvtt": "mmeb_v2/video/MSR-VTT.yaml",
+    "msvd": "mmeb_v2/video/MSVD.yaml",
+    "didemo": "mmeb_v2/video/DiDeMo.yaml",
+    "youcook2": "mmeb_v2/video/YouCook2.yaml",
+    "vatex": "mmeb_v2/video/VATEX.yaml",
+    "ssv2": "mmeb_v2/video/SmthSmthV2.yaml",
+    "moment_retrieval": "mmeb_v2/video/QVHighlight.yaml",
+    "momentseeker": "mmeb_v2/video/MomentSeeker.yaml",
+    "videomme": "mmeb_v2/video/Video-MME.yaml",
+    "nextqa": "mmeb_v2/video/NExTQA.yaml",
+    "egoschema": "mmeb_v2/video/EgoSchema.yaml",
+    "activitynetqa": "mmeb_v2/video/ActivityNetQA.yaml",
+}
+"""Task file a new dataset key is built from, per ``dataset_parser``."""
+NOT_FOR_NEW_DATASETS = {
+    "video_classification": "its instruction and label set are chosen by dataset_name in the reference's code",
+    "mvbench": "its 20 subsets and their video folders are fixed in the reference's code",
+}
+"""Parsers that only work for their built-in datasets (the reference fails on another name too)."""
+
+FRAME_FOLDER = re.compile(r"video_(?:cls|ret|qa|mret)/[^/{}]+/")
+"""The per-task frame folder written into the built-in video tasks' templates (``video_ret/MSR-VTT/``)."""
+_MEDIA_PATH_FIELDS = (
+    ("query", "video_template"),
+    ("query", "image_template"),  # MomentSeeker's image queries sit in its frame folder
+    ("candidates", "video_template"),
+    ("candidates", "folders_template"),
+)
+_BEIR_TABLES = ("queries", "corpus", "qrels")
+
+
+def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
+    """Tasks named by a harness task list (``tasks: [...]``) or a VLM2Vec-style eval YAML."""
+    config, _lines = parse_file(path, ParseBudget())  # bounded like a task file: it comes from strangers too
+    if isinstance(config, dict) and set(config) == {"tasks"}:
+        return index.select([str(t) for t in config["tasks"]])
+    if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
+        raise HarnessError(f"{path}: expected 'tasks: [...]' or one mapping per dataset key")
+    selection = Selection()
+    for key, entry in config.items():
+        selection.tasks.append(entry_task(path, str(key), entry, index))
+    return selection
+
+
+def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) -> LoadedTask:
+    """The task one eval-YAML entry runs, its output prefix ``key``."""
+    where = f"{path}: {key}"
+    unknown = set(entry) - KNOWN_KEYS
+    if unknown:
+        raise HarnessError(f"{where}: unsupported keys {sorted(unknown)} (supported: {sorted(KNOWN_KEYS)})")
+    base, source, meta_task, builtin = _base(where, key, entry, index)
+    eval_type = entry.get("eval_type", "global")  # the reference's default
+    if eval_type != base.ranking:
+        raise HarnessError(f"{where}: eval_type '{eval_type}' differs from task '{base.task}' ranking '{base.ranking}'")
+    update: dict[str, Any] = {"task": key, "num_rows": _num_rows(where, entry.get("num_sample_per_subset"))}
+    if not builtin and base.modality == "image":  # a config of the MMEB image repository, as the reference
+        name = str(entry.get("dataset_name", key))
+        update["dataset"] = {
+            **base.dataset.model_dump(exclude_unset=True),
+            "name": name,
+            "files": [f"MMEB_Test_Instruct/{name}/test*"],  # the built-in image tasks' local layout
+        }
+    if "image_root" in entry:
+        update["media_root"] = str(entry["image_root"]).rstrip("/") + "/"
+    if "data_path" in entry:
+        update.update(_data_update(where, base, update.get("dataset"), entry["data_path"]))
+    if "metrics" in entry:
+        update["metrics"] = {**base.metrics.model_dump(exclude_unset=True), "families": entry["metrics"]}
+    frames = _num_frames(where, entry)
+    if frames is not None:
+        update["video"] = {**base.video.model_dump(exclude_unset=True), "num_frames": frames}
+    if "frame_root" in entry:
+        update.update(_frame_root_update(where, base, str(entry["frame_root"])))
+    elif base.modality == "video" and not builtin:
+        raise HarnessError(f"{where}: give frame_root (the folder of this dataset's frame folders)")
+    for noted, meaning in NOTED_KEYS.items():
+        if noted in entry:
+            print(f"note: {where}: {noted} ({meaning}) is not used: frames are read from frame_root", file=sys.stderr)
+    return LoadedTask(spec=_validated(where, base, update), source=source, meta_task=meta_task)
+
+
+def _base(where: str, key: str, entry: dict[str, Any], index: TaskIndex) -> tuple[TaskSpec, Path, str | None, bool]:
+    """The task an entry starts from: (spec, source file, meta-task, whether it is a built-in task)."""
+    name = key if key in index.tasks else str(entry.get("dataset_name", key))
+    if name in index.tasks:
+        loaded = index.tasks[name]
+        return loaded.spec, loaded.source, index.meta_task_of(name), True
+    parser = entry.get("dataset_parser")
+    if parser in NOT_FOR_NEW_DATASETS:
+        raise HarnessError(
+            f"{where}: dataset_parser '{parser}' runs only its built-in datasets ({NOT_FOR_NEW_DATASETS[parser]}); "
+            + index.unknown_name_message(name)
+        )
+    if parser not in PARSER_BASES:
+        known = ", ".join(sorted(PARSER_BASES))
+        raise HarnessError(
+            f"{where}: {index.unknown_name_message(name)}; a new dataset key needs a dataset_parser of: {known}"
+        )
+    source = builtin_task_dir() / PARSER_BASES[parser]
+    data = {**read_document(source).data, "task": key}
+    data.setdefault("version", "1.0")
+    if data.get("modality") != "image" and "data_path" not in entry:
+        raise HarnessError(
+            f"{where}: dataset '{name}' is not a built-in task: give data_path "
+            "(its local rows; for a visdoc parser a folder with queries*, corpus* and qrels* files)"
+        )
+    for section in _beir_sources(data):  # the parser files leave them to each task; data_path sets them
+        section.setdefault("files", ["(data_path)"])
+    return _validated(where, data, {}), source, None, False
+
+
+def _beir_sources(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dataset sections of a BEIR parser file's mapping that name no source yet."""
+    sections = [
+        data.get("dataset", {}),
+        data.get("candidates", {}).get("corpus"),
+        data.get("relevance", {}).get("dataset"),
+    ]
+    return [s for s in sections if isinstance(s, dict) and not {"path", "files", "rows"} & set(s)]
+
+
+def _num_rows(where: str, value: Any) -> int | None:
+    """``num_sample_per_subset`` as the reference reads it: an int or a digit string takes the first N
+    rows; absent or anything else (the YAML's ``None`` is the string "None") takes every row."""
+    if isinstance(value, bool):
+        raise HarnessError(f"{where}: num_sample_per_subset must be a number of rows, got {value!r}")
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None
+
+
+def _num_frames(where: str, entry: dict[str, Any]) -> int | None:
+    """Frames fed to the model: ``num_frames``, or the moment-retrieval keys ``num_video_frames`` (the
+    query video) and ``num_clip_frames`` (each candidate clip), which this harness samples alike."""
+    given = {k: entry[k] for k in ("num_frames", "num_video_frames", "num_clip_frames") if k in entry}
+    if len(set(map(repr, given.values()))) > 1:
+        raise HarnessError(f"{where}: one frame count per task is supported, got {given}")
+    return next(iter(given.values()), None)
+
+
+def _data_update(where: str, base: TaskSpec, dataset: dict[str, Any] | None, value: Any) -> dict[str, Any]:
+    """Local files from ``data_path`` (relative to ``--data_basedir``, as the reference prefixes it).
+
+    A file, a glob or a list of them for one-table tasks. A BEIR task (``vidore``, ``visrag``) reads
+    three tables: a folder holding ``queries*``, ``corpus*`` and ``qrels*`` files, or a mapping
+    ``{queries: ..., corpus: ..., qrels: ...}``. The hub is not consulted for those tables then.
+    """
+    dataset = dataset if dataset is not None else base.dataset.model_dump(exclude_unset=True)
+    if not isinstance(base.relevance, QrelsRelevance):
+        files = _file_list(where, "data_path", value)
+        return {"dataset": {**dataset, "path": None, "files": files}}
+    assert base.candidates.corpus is not None
+    if isinstance(value, str):
+        if Path(value).suffix in (".jsonl", ".json", ".parquet", ".csv"):
+            raise HarnessError(
+                f"{where}: data_path: a visdoc task has three tables: give a folder holding queries*, corpus* "
+                "and qrels* files, or a mapping {queries: ..., corpus: ..., qrels: ...}"
+            )
+        tables = {name: [f"{value.rstrip('/')}/{name}*"] for name in _BEIR_TABLES}
+    elif isinstance(value, dict):
+        if set(value) != set(_BEIR_TABLES):
+            raise HarnessError(f"{where}: data_path: expected the keys queries, corpus and qrels, got {sorted(value)}")
+        tables = {name: _file_list(where, f"data_path.{name}", value[name]) for name in _BEIR_TABLES}
+    else:
+        raise HarnessError(f"{where}: data_path: expected a folder or a mapping, got {type(value).__name__}")
+    candidates = base.candidates.model_dump(exclude_unset=True)
+    relevance = base.relevance.model_dump(exclude_unset=True)
+    candidates["corpus"] = {**candidates["corpus"], "path": None, "files": tables["corpus"]}
+    relevance["dataset"] = {**relevance["dataset"], "path": None, "files": tables["qrels"]}
+    return {
+        "dataset": {**dataset, "path": None, "files": tables["queries"]},
+        "candidates": candidates,
+        "relevance": relevance,
+    }
+
+
+def _file_list(where: str, key: str, value: Any) -> list[str]:
+    if isinstance(value, str) and value:
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(item, str) and item for item in value):
+        return list(value)
+    raise HarnessError(f"{where}: {key}: expected a file (or glob) or a list of them, got {value!r}")
+
+
+def _frame_root_update(where: str, spec: TaskSpec, frame_root: str) -> dict[str, Any]:
+    """``media_root`` and media templates that read each video's frames under ``frame_root`` (the
+    reference's folder that holds one frame folder per video) instead of the built-in layout."""
+    sources = {(part, field): getattr(getattr(spec, part), field) for part, field in _MEDIA_PATH_FIELDS}
+    folders = {m.group(0) for source in sources.values() if source for m in FRAME_FOLDER.finditer(source)}
+    if len(folders) != 1:
+        raise HarnessError(f"{where}: frame_root applies to the built-in video tasks only (task '{spec.task}')")
+    (folder,) = folders
+    update: dict[str, Any] = {"media_root": frame_root.rstrip("/") + "/"}
+    for part, field in _MEDIA_PATH_FIELDS:
+        source = getattr(getattr(spec, part), field)
+        if source:
+            section = update.setdefault(part, getattr(spec, part).model_dump(exclude_unset=True))
+            section[field] = source.replace(folder, "")
+    return update
+
+
+def _validated(where: str, spec: TaskSpec | dict[str, Any], update: dict[str, Any]) -> TaskSpec:
+    """``spec`` with ``update`` applied, validated again (not model_copy): the key becomes a file
+    name and every path must stay relative."""
+    data = spec.model_dump(exclude_unset=True) if isinstance(spec, TaskSpec) else spec
+    try:
+        return TaskSpec.model_validate({**data, **update})
+    except ValidationError as error:
+        first = error.errors()[0]
+        place = ".".join(str(part) for part in first["loc"])
+        raise HarnessError(f"{where}: {place}: {first['msg'].removeprefix('Value error, ')}") from None
