@@ -33,6 +33,8 @@ from harness.taskspec import TaskIndex
 
 HELP = "compare two entries, a run with published scores (--published), or two runs (paired statistics)"
 _STATISTICS_FLAGS = ("bootstrap", "seed", "alpha")
+_WIDTH_OFF_TERMINAL = 160
+"""Columns of the comparison tables written to a file or a pipe (a terminal keeps its own width)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,7 +131,7 @@ def _print_scores(result: ScoreComparison, as_json: bool) -> None:
         payload["means"] = [{**asdict(m), "gap": m.gap} for m in result.means]
         _print_json({"comparison": "published", **payload})
         return
-    console = plain_console()
+    console = plain_console(_WIDTH_OFF_TERMINAL)
     _print_sides({"ours": result.ours, "published": result.theirs})
     if not result.tasks:
         _print_lists({"only ours": result.only_ours, "only published": result.only_theirs}, result.notes)
@@ -157,7 +159,7 @@ def _print_runs(result: RunComparison, as_json: bool) -> None:
         payload["tasks"] = [{**asdict(t), "difference": t.difference} for t in result.tasks]
         _print_json({"comparison": "runs", **payload})
         return
-    console = plain_console()
+    console = plain_console(_WIDTH_OFF_TERMINAL)
     level = f"{100 * (1 - result.alpha):g}%"
     _print_sides({"A": result.a, "B": result.b})
     if not result.tasks:

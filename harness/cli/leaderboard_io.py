@@ -62,6 +62,13 @@ def entry_text(text: str) -> Text:
     return Text(printable(text))
 
 
-def plain_console() -> Console:
-    """A console that reads no markup, emoji codes or highlighting into what it prints."""
-    return Console(markup=False, emoji=False, highlight=False)
+def plain_console(width_off_terminal: int | None = None) -> Console:
+    """A console that reads no markup, emoji codes or highlighting into what it prints.
+
+    ``width_off_terminal`` is the width when the output is not a terminal (a file, a pipe), where
+    rich would otherwise assume 80 columns; a terminal's own width is always kept.
+    """
+    console = Console(markup=False, emoji=False, highlight=False)
+    if width_off_terminal is not None and not console.is_terminal:
+        console.width = width_off_terminal
+    return console
