@@ -86,11 +86,11 @@ def _write_task(folder: Path, name: str, task: Task) -> tuple[dict[str, float], 
     else:
         assert task.main_metric == "hit@1"
         labels = [f"{task.label_prefix}{i}" for i in range(len(task.hits))]
-        rankings = [[label, "other"] if hit else ["other", label] for label, hit in zip(labels, task.hits)]
+        rankings = [[label, "other"] if hit else ["other", label] for label, hit in zip(labels, task.hits, strict=True)]
         metrics = score_rankings(rankings, [{label: 1.0} for label in labels])
         num = len(labels)
         with (folder / f"{name}_pred.jsonl").open("w") as handle:
-            for label, ranking in zip(labels, rankings):
+            for label, ranking in zip(labels, rankings, strict=True):
                 row = {"prediction": ranking, "label": [label], "rel_scores": None, "scores": [0.9, 0.1]}
                 handle.write(json.dumps(row) + "\n")
         with (folder / f"{name}_info.jsonl").open("w") as handle:
