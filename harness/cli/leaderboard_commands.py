@@ -8,21 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from harness.cli import add_common_flags
+from harness.cli import add_common_flags, compare_command
+from harness.cli.leaderboard_io import (
+    entry_text,
+    parse_benchmark,
+    pick_entry,
+    plain_console,
+    selected_entries,
+    task_catalogue,
+)
 from harness.errors import HarnessError
 from harness.leaderboard import (
     REFERENCE_BENCHMARK,
-    Benchmark,
-    EntryError,
-    LeaderboardEntry,
-    TaskInfo,
     add_entry,
     build_site,
-    compare_entries,
     entry_json_schema,
     import_reference,
     list_entries,
@@ -30,12 +31,12 @@ from harness.leaderboard import (
     to_markdown,
     to_mmeb,
 )
-from harness.leaderboard.checks import validated
 from harness.leaderboard.display import json_escaped, printable
-from harness.leaderboard.folder import StoredEntry
 from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
 from harness.results.files import atomic_writer
 from harness.taskspec import TaskIndex
+
+__all__ = ["DEFAULT_DIR", "add_parsers", "parse_benchmark", "task_catalogue"]
 
 DEFAULT_DIR = Path("leaderboard")
 
@@ -59,10 +60,7 @@ def add_parsers(subparsers: Any) -> None:
     show.add_argument("--meta", action="store_true", help="add a column per meta-task")
     show.add_argument("--benchmark", help="only entries of NAME@VERSION")
 
-    compare = _command(commands, "compare", "per-task deltas B - A between two entries", _compare)
-    compare.add_argument("a", help="entry file, or model name in the folder (with --benchmark when ambiguous)")
-    compare.add_argument("b", help="entry file, or model name in the folder")
-    compare.add_argument("--benchmark", help="NAME@VERSION to pick entries by model name")
+    compare_command.add_arguments(_command(commands, "compare", compare_command.HELP, compare_command.compare))
 
     build = _command(commands, "build", "write the static site (index.html + JSON)", _build)
     build.add_argument("--out", type=Path, default=Path("site"), help="output folder (replaced as a whole)")
@@ -89,16 +87,6 @@ def _command(commands: Any, name: str, help_text: str, handler: Any) -> argparse
     return parser
 
 
-def parse_benchmark(text: str | None) -> Benchmark | None:
-    """``NAME@VERSION`` as a :class:`Benchmark`."""
-    if text is None:
-        return None
-    name, sep, version = text.partition("@")
-    if not sep or not name or not version:
-        raise EntryError(f"--benchmark: expected NAME@VERSION, got {text!r}")
-    return validated(Benchmark, {"name": name, "version": version}, where="--benchmark")
-
-
 def _add(args: argparse.Namespace) -> int:
     entry = load_entry(args.results, parse_benchmark(args.benchmark), args.name)
     path = add_entry(args.dir, entry)
@@ -118,66 +106,16 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _selected(args: argparse.Namespace) -> list[StoredEntry]:
-    entries = list_entries(args.dir)
-    benchmark = parse_benchmark(getattr(args, "benchmark", None))
-    return [s for s in entries if benchmark is None or s.entry.benchmark == benchmark]
-
-
 def _show(args: argparse.Namespace) -> int:
-    entries = _selected(args)
+    entries = selected_entries(args)
     columns = columns_for(entries, meta_tasks=args.meta)
     rows = sort_rows([row_for(s) for s in entries], columns, args.sort, descending=not args.ascending)
-    table = Table(title=_text(f"{args.dir} (scores ×100)"))
+    table = Table(title=entry_text(f"{args.dir} (scores ×100)"))
     for column in columns:
-        table.add_column(_text(column.name), justify="right" if column.numeric else "left")
+        table.add_column(entry_text(column.name), justify="right" if column.numeric else "left")
     for row in rows:
-        table.add_row(*[_text(format_cell(c, row.value(c))) for c in columns])
-    _console().print(table)
-    return 0
-
-
-def _text(text: str) -> Text:
-    """Entry text for rich: cleaned of controls and invisible characters, and never read as markup.
-
-    A ``str`` cell would be parsed for ``[bold]``/``[link=...]`` markup and ``:emoji:`` codes; a
-    ``Text`` is shown as it is.
-    """
-    return Text(printable(text))
-
-
-def _console() -> Console:
-    return Console(markup=False, emoji=False, highlight=False)
-
-
-def _pick(args: argparse.Namespace, ref: str) -> LeaderboardEntry:
-    path = Path(ref)
-    if path.suffix == ".json" and path.is_file():
-        return load_entry(path)
-    matches = [s for s in _selected(args) if s.entry.model.name == ref]
-    if len(matches) != 1:
-        found = ", ".join(s.label for s in matches) or "none"
-        raise EntryError(f"{ref!r}: expected one entry with this model name in {args.dir}, found {found}")
-    return matches[0].entry
-
-
-def _compare(args: argparse.Namespace) -> int:
-    a, b = _pick(args, args.a), _pick(args, args.b)
-    result = compare_entries(a, b)
-    title = f"B - A: A = {a.model.name} ({a.benchmark.key()}), B = {b.model.name} ({b.benchmark.key()})"
-    table = Table(title=_text(title))
-    for name in ("name", "kind", "A", "B", "B - A", "note"):
-        table.add_column(name, justify="right" if name in ("A", "B", "B - A") else "left")
-    for d in result.deltas:
-        numbers = (f"{100 * d.a:.1f}", f"{100 * d.b:.1f}", f"{100 * d.delta:+.1f}")
-        table.add_row(*(_text(cell) for cell in (d.name, d.kind, *numbers, d.note)))
-    _console().print(table)
-    if result.only_a or result.only_b:
-        print(
-            f"note: aggregates are over different task sets (only in A: {len(result.only_a)}, "
-            f"only in B: {len(result.only_b)})",
-            file=sys.stderr,
-        )
+        table.add_row(*[entry_text(format_cell(c, row.value(c))) for c in columns])
+    plain_console().print(table)
     return 0
 
 
@@ -189,12 +127,12 @@ def _build(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     if args.format == "markdown":
-        text = to_markdown(_selected(args), meta_tasks=args.meta)
+        text = to_markdown(selected_entries(args), meta_tasks=args.meta)
     else:
         if args.entry is None:
             raise HarnessError("export --format mmeb: name the entry (a file, or a model name in the folder)")
         # Same data, but no character that could drive a terminal is written raw.
-        text = json_escaped(json.dumps(to_mmeb(_pick(args, args.entry)), indent=4, ensure_ascii=False)) + "\n"
+        text = json_escaped(json.dumps(to_mmeb(pick_entry(args, args.entry)), indent=4, ensure_ascii=False)) + "\n"
     _emit(text, args.output)
     return 0
 
@@ -219,11 +157,3 @@ def _emit(text: str, output: Path | None) -> None:
     with atomic_writer(output) as handle:
         handle.write(text)
     print(f"wrote {output}")
-
-
-def task_catalogue(index: TaskIndex, benchmark: str) -> dict[str, TaskInfo]:
-    """Modality, meta-task and main metric of every task of the group ``benchmark``, from the task files."""
-    return {
-        name: TaskInfo(index.tasks[name].spec.modality, index.meta_task_of(name), index.tasks[name].spec.metrics.main)
-        for name in index.expand(benchmark)
-    }

@@ -45,6 +45,12 @@ def parse_json(raw: bytes, source: str) -> Any:
     """``raw`` as UTF-8 JSON, within the limits above; ``source`` names it in errors."""
     if len(raw) > MAX_FILE_BYTES:
         raise EntryError(f"{source}: larger than the {MAX_FILE_BYTES // 2**20} MiB an entry file may be")
+    return parse_json_bytes(raw, source)
+
+
+def parse_json_bytes(raw: bytes, source: str) -> Any:
+    """``raw`` as UTF-8 JSON with every check of :func:`parse_json` but the file size: for one line
+    of a JSON Lines file, whose reader bounds the line length itself."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
