@@ -161,6 +161,13 @@ def _admit(member: tarfile.TarInfo, result: Extraction, limits: ExtractLimits, s
             f"{shown}: members declare more than {limits.max_total_bytes:,} bytes together (limit); "
             "refused as a possible bomb"
         )
+    name = member.name.replace("\\", "/")
+    if name.startswith("/") or os.path.isabs(member.name):
+        # The data filter would strip the slash and extract it inside; an archive that names
+        # absolute paths is not one we trust with the rest of its members either.
+        raise DataError(f"{shown}: member {member.name[:200]!r} refused: absolute path")
+    if ".." in name.split("/"):
+        raise DataError(f"{shown}: member {member.name[:200]!r} refused: path with '..' (could leave the destination)")
     if member.ischr() or member.isblk() or member.isfifo():
         raise DataError(f"{shown}: member {member.name[:200]!r} is a device or FIFO; refused")
 
