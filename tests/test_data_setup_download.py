@@ -257,3 +257,42 @@ def test_bad_revision_flags_and_a_missing_mirror_are_one_line(tmp_path, capsys):
     assert "not a hub repository id" in capsys.readouterr().err
     code = main(["data", "download", "--tasks", "ImageNet-1K", "--to", str(tmp_path), "--hub_mirror", "/nonexistent"])
     assert code == 2 and "not a folder" in capsys.readouterr().err
+
+
+def test_the_hub_fetcher_resolves_the_commit_first_and_downloads_that_commit(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from harness.datasetup import HubFetcher
+
+    calls: list[dict] = []
+
+    class Info:
+        sha = "0123abc"
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", lambda self, repo, revision=None: Info())
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *args, **kwargs: calls.append(kwargs))
+    commit = HubFetcher().snapshot("TIGER-Lab/MMEB-V2", None, ["image-tasks/mmeb_v1.tar.gz"], tmp_path)
+    assert commit == "0123abc"
+    assert calls == [
+        {
+            "repo_type": "dataset",
+            "revision": "0123abc",
+            "allow_patterns": ["image-tasks/mmeb_v1.tar.gz"],
+            "local_dir": tmp_path,
+        }
+    ]
+
+
+def test_a_hub_failure_is_one_line_suggesting_the_mirror(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from harness.datasetup import HubFetcher
+    from harness.errors import DataError
+
+    def offline(self, repo, revision=None):
+        raise OSError("Name or service not known\nmore detail")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", offline)
+    with pytest.raises(DataError, match="cannot download TIGER-Lab/MMEB-V2 .*--hub_mirror") as error:
+        HubFetcher().snapshot("TIGER-Lab/MMEB-V2", None, ["x"], tmp_path)
+    assert "\n" not in str(error.value)
