@@ -1,4 +1,4 @@
-"""Command line: ``harness run | tasks | validate | models | leaderboard | cache``.
+"""Command line: ``harness run | tasks | validate | models | leaderboard | cache | data``.
 
 Errors caused by input (task files, data, model arguments) print one line and exit with
 status 2; ``--debug`` shows the traceback instead.
@@ -41,7 +41,7 @@ def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from harness.cli import cache_commands, leaderboard_commands, run_command, task_commands
+    from harness.cli import cache_commands, data_commands, leaderboard_commands, run_command, task_commands
 
     parser = argparse.ArgumentParser(prog="harness", description="Evaluate multimodal embedding models.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     task_commands.add_parsers(subparsers)
     leaderboard_commands.add_parsers(subparsers)
     cache_commands.add_parsers(subparsers)
+    data_commands.add_parsers(subparsers)
     return parser
 
 
