@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from harness.data import DataSourceMode
 from harness.distributed import (
@@ -32,6 +32,7 @@ from harness.encoder_metadata import encoder_metadata
 from harness.engine.cache_keys import DirectDigests, encoder_identity
 from harness.engine.embedding_cache import EmbeddingStore, RunCache
 from harness.engine.evaluate import EvalOptions
+from harness.engine.grade_pairing import MetricsCompat
 from harness.engine.launch import launch_identity, open_store
 from harness.engine.run import RunReporter, RunResult, claim_run_folder, keep_finished_run, run_tasks
 from harness.errors import HarnessError
@@ -80,6 +81,7 @@ def evaluate(
     use_cache: bool = True,
     num_workers: int | None = None,
     max_batch_tokens: int | None = None,
+    metrics_compat: MetricsCompat = "harness",
     reporter: Reporter | None = None,
     command: Sequence[str] | None = None,
 ) -> RunResult:
@@ -93,10 +95,13 @@ def evaluate(
     input raises :class:`harness.errors.HarnessError` with a one-line message, before the model
     loads whenever it can be known then. ``num_workers`` preprocessing processes prepare batches
     ahead of the model (default :func:`harness.workers.default_num_workers` for the device the
-    model loads on); ``max_batch_tokens`` caps a batch's padded tokens.
+    model loads on); ``max_batch_tokens`` caps a batch's padded tokens. ``metrics_compat``
+    ``"reference"`` scores graded qrels with the reference's grade pairing (see
+    :mod:`harness.engine.grade_pairing`).
     """
     _check_options(batch_size=batch_size, limit=limit, top_k=top_k, dist_timeout=dist_timeout)
     _check_throughput(num_workers=num_workers, max_batch_tokens=max_batch_tokens)
+    _check_metrics_compat(metrics_compat)
     check_model_name(model)
     arguments = parse_model_args(model_args) if isinstance(model_args, str) else dict(model_args or {})
     index = index if index is not None else TaskIndex(include_paths=[Path(p) for p in include_paths])
@@ -110,6 +115,7 @@ def evaluate(
         predictions=predictions,
         top_k=top_k,
         max_batch_tokens=max_batch_tokens,
+        metrics_compat=metrics_compat,
     )
     run_command = list(sys.argv if command is None else command)
     with _world(device, dist_timeout) as (world, rank_device_name):
@@ -188,6 +194,13 @@ def _workers(num_workers: int | None, device: str) -> Workers:
         return Workers(num_workers=count, pin_memory=True)
     threads = cpu_main_threads(count, local_processes=local_processes) if count else None
     return Workers(num_workers=count, main_threads=threads)
+
+
+def _check_metrics_compat(metrics_compat: str) -> None:
+    if metrics_compat not in get_args(MetricsCompat):
+        raise HarnessError(
+            f"metrics_compat must be one of {', '.join(get_args(MetricsCompat))} (got {metrics_compat!r})"
+        )
 
 
 def _check_throughput(*, num_workers: int | None, max_batch_tokens: int | None) -> None:

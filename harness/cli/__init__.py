@@ -102,14 +102,28 @@ def add_throughput_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_metrics_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the commands that score (run, eval.py, the modality runner)."""
+    parser.add_argument(
+        "--metrics_compat",
+        choices=["harness", "reference"],
+        default="harness",
+        help="graded qrels: pair each grade with its document (harness, the default) or as the reference "
+        "does after its set() of labels (reference: the published visdoc numbers); tasks where the two "
+        "differ say so and keep both in the score file",
+    )
+
+
 def encoding_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """The :func:`harness.evaluate` arguments of the cache and throughput flags (one mapping for
-    every door that adds them with :func:`add_cache_flags` and :func:`add_throughput_flags`)."""
+    """The :func:`harness.evaluate` arguments of the cache, throughput and metrics flags (one
+    mapping for every door that adds them with :func:`add_cache_flags`,
+    :func:`add_throughput_flags` and :func:`add_metrics_flags`)."""
     return {
         "cache_dir": args.cache_dir,
         "use_cache": not args.no_cache,
         "num_workers": args.num_workers,
         "max_batch_tokens": args.max_batch_tokens,
+        "metrics_compat": args.metrics_compat,
     }
 
 

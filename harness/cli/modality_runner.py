@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_throughput_flags, encoding_arguments, run_handler
+from harness.cli import add_cache_flags, add_metrics_flags, add_throughput_flags, encoding_arguments, run_handler
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.distributed import close_world, init_world, launched_by_torchrun, rank_device, torchrun_command
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true")
     add_cache_flags(parser)
     add_throughput_flags(parser)
+    add_metrics_flags(parser)
     return parser
 
 

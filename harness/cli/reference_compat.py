@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_media_flags, add_throughput_flags, encoding_arguments
+from harness.cli import add_cache_flags, add_media_flags, add_metrics_flags, add_throughput_flags, encoding_arguments
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_entries import load_dataset_config
 from harness.cli.reference_extras import UnknownFlagError, split_ignored
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_media_flags(parser)
     add_cache_flags(parser)
     add_throughput_flags(parser)
+    add_metrics_flags(parser)
     return parser
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_common_flags, add_media_flags, add_throughput_flags, encoding_arguments
+from harness.cli import (
+    add_cache_flags,
+    add_common_flags,
+    add_media_flags,
+    add_metrics_flags,
+    add_throughput_flags,
+    encoding_arguments,
+)
 from harness.cli.progress import RichReporter, report_run
 from harness.errors import HarnessError
 from harness.models import parse_model_args
@@ -55,6 +62,7 @@ def add_parser(subparsers: Any) -> None:
     add_media_flags(parser)
     add_cache_flags(parser)
     add_throughput_flags(parser)
+    add_metrics_flags(parser)
     add_common_flags(parser)
     parser.set_defaults(handler=run)
 

@@ -88,6 +88,10 @@ class Qrels:
     grades: dict[str, dict[str, float]] = field(default_factory=dict)
     locations: dict[tuple[str, str], str] = field(default_factory=dict)
     """(query id, document id) → the first qrels row that names the pair with a grade > 0."""
+    raw_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Query id → {document id: the document id as stored in that first row} (an ``int`` stays
+    an ``int``): the reference's ``set()`` of labels orders them by these values
+    (:mod:`harness.metrics.reference_pairing`)."""
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -113,6 +117,7 @@ def load_qrels(task: str, relevance: QrelsRelevance, data_basedir: Path, mode: D
         documents = qrels.grades.setdefault(query_id, {})
         documents[doc_id] = max(grade, documents.get(doc_id, grade))
         qrels.locations.setdefault((query_id, doc_id), location)
+        qrels.raw_ids.setdefault(query_id, {}).setdefault(doc_id, row[relevance.doc_id_column])
     return qrels
 
 

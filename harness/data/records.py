@@ -44,6 +44,9 @@ class QueryRecord:
     """Relevant candidate id → grade (> 0)."""
     location: str
     """Where the row came from, for error messages."""
+    relevance_raw_ids: tuple[Any, ...] = ()
+    """For qrels relevance: the ids of ``relevance`` in its order, as the qrels rows store them
+    (for the reference's grade pairing, ``--metrics_compat reference``); empty otherwise."""
 
 
 @dataclass
@@ -151,11 +154,17 @@ def _build_query(
     candidate_ids = [
         _add_candidate(spec, context, variables, variables["cand"], data, ids) for variables in candidate_variables
     ]
+    raw_ids: tuple[Any, ...] = ()
     if isinstance(spec.relevance, CandidateFlagRelevance):
         relevance = _flagged(spec.relevance, candidate_variables, candidate_ids, context)
+    elif isinstance(spec.relevance, QrelsRelevance):
+        assert qrels is not None
+        query_id = context.render("relevance.query_id_template", spec.relevance.query_id_template, row_variables)
+        relevance = dict(qrels.grades.get(query_id, {}))  # empty: the query is left out of scoring
+        raw_ids = tuple(qrels.raw_ids[query_id][doc] for doc in relevance)
     else:
-        relevance = _relevance(spec, row_variables, candidate_ids, context, qrels)
-    return QueryRecord(query_input, tuple(candidate_ids), relevance, location)
+        relevance = _relevance(spec, row_variables, candidate_ids, context)
+    return QueryRecord(query_input, tuple(candidate_ids), relevance, location, raw_ids)
 
 
 class _CandidateIds:
@@ -342,16 +351,9 @@ def _zip_candidate_columns(spec: TaskSpec, row: Mapping[str, Any], context: _Row
 
 
 def _relevance(
-    spec: TaskSpec,
-    variables: Mapping[str, Any],
-    candidate_ids: list[str],
-    context: _RowContext,
-    qrels: Qrels | None = None,
+    spec: TaskSpec, variables: Mapping[str, Any], candidate_ids: list[str], context: _RowContext
 ) -> dict[str, float]:
-    if isinstance(spec.relevance, QrelsRelevance):
-        assert qrels is not None
-        query_id = context.render("relevance.query_id_template", spec.relevance.query_id_template, variables)
-        return dict(qrels.grades.get(query_id, {}))  # empty: the query is left out of scoring
+    """Relevance from the row (every rule but qrels and candidate_flag)."""
     if isinstance(spec.relevance, TemplateRelevance):
         positive = context.render("relevance.template", spec.relevance.template, variables)
         return {positive: 1.0}

@@ -21,13 +21,13 @@ from harness.engine.embeddings import Embeddings
 from harness.engine.encode import BatchOptions, ProgressHook, encode_distinct, unique_inputs
 from harness.engine.encoding import Encoding, Workers, encoding_for
 from harness.engine.finite import NonFiniteEmbeddingError
+from harness.engine.grade_pairing import MetricsCompat, scores_with_pairing
 from harness.engine.rank import Rankings
 from harness.engine.sanity import duplicate_candidate_rows, duplicate_warning, non_finite_error, unmatched_warning
 from harness.engine.timing import StageClock
 from harness.errors import DataError, MediaError
 from harness.inputs import EncodeInput, Side
 from harness.media.image import image_name
-from harness.metrics import score_rankings
 from harness.models.base import Encoder
 from harness.models.late_interaction.protocol import MultiVectorEncoder
 from harness.results.files import task_paths, write_json, write_jsonl
@@ -51,6 +51,8 @@ class EvalOptions:
     """Cap on a batch's padded tokens (``--max_batch_tokens``); None: ``batch_size`` alone decides."""
     workers: Workers = field(default_factory=Workers)
     """Preprocessing workers (``--num_workers``) and pinned memory."""
+    metrics_compat: MetricsCompat = "harness"
+    """How graded qrels pair grades with documents (``--metrics_compat``, see :mod:`harness.engine.grade_pairing`)."""
 
     def batching(self) -> BatchOptions:
         """The batching options of every side."""
@@ -169,11 +171,12 @@ def _score_and_write(
     with clock.measure("score"):
         rankings = _rank(spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth)
         relevances = [dict(q.relevance) for q in data.queries]
-        metrics = score_rankings(rankings.ids, relevances, spec.metrics.families, spec.metrics.k)
+        scored = scores_with_pairing(spec, data, rankings.ids, relevances, options.metrics_compat)
+        metrics = scored.metrics
     counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
     if spec.relevance.kind == "qrels":
         counts["num_excluded"] = num_excluded
-    extra = {key: value for key, value in notes.items() if value}
+    extra = {key: value for key, value in notes.items() if value} | scored.extra
     with clock.measure("write"):
         _write_task_files(options.output_dir, spec.task, data, embeddings, candidate_ids, rankings, spec.relevance.kind)
         write_json(task_paths(options.output_dir, spec.task)["score"], {**metrics, **counts, **extra})

@@ -193,6 +193,7 @@ def _new_run_file(
             max_batch_tokens=options.max_batch_tokens,
             num_workers=options.workers.num_workers,
             model_threads=options.workers.main_threads,
+            metrics_compat=options.metrics_compat,
         ),
     )
 
@@ -227,7 +228,7 @@ def run_settings(
     a fingerprint of its own (:func:`task_fingerprint`), so a rerun keeps finished tasks and runs
     added or changed ones in the same folder.
     """
-    return {
+    settings: dict[str, Any] = {
         "model": model_name,
         "model_args": {key: model_args[key] for key in sorted(model_args)},
         "limit": options.limit,
@@ -236,6 +237,9 @@ def run_settings(
         "predictions": options.predictions,
         "top_k": options.top_k,
     }
+    if options.metrics_compat != "harness":  # only when set, so that earlier folders keep their fingerprint
+        settings["metrics_compat"] = options.metrics_compat
+    return settings
 
 
 def claim_run_folder(

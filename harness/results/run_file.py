@@ -186,6 +186,9 @@ class RunInfo(_Strict):
     model_threads: int | None = None
     """Torch threads of the model's process while workers ran on a CPU (None: torch's default). A
     different thread count changes float rounding (embeddings within ~1e-7), never more."""
+    metrics_compat: Literal["harness", "reference"] = "harness"
+    """How graded qrels paired grades with documents: ``harness`` (each grade with its document) or
+    ``reference`` (the reference's ``set()`` pairing, ``--metrics_compat reference``)."""
 
 
 class RunFile(_Strict):
