@@ -315,6 +315,10 @@ def test_evaluate_task_writes_the_five_files(tmp_path, base):
     ]
     assert (pred[0]["label"], pred[0]["rel_scores"]) == (["d1", "d2"], [2, 1])
     scores = json.loads((out / "visdoc_fixture_score.json").read_text())
+    # The reference's set() pairing of the text ids d1/d2 with grades 2/1 depends on the process's
+    # hash seed; when it differs the file adds these keys after the reference's (test_metrics_compat).
+    for key in ("metrics_reference_pairing", "num_hash_seed_dependent_queries"):
+        scores.pop(key, None)
     assert list(scores)[:3] == ["hit@1", "hit@5", "hit@10"] and list(scores)[-3:] == [
         "num_pred",
         "num_data",

@@ -61,8 +61,11 @@ def test_every_entry_of_the_reference_configs_loads(name: str, count: int, capsy
         sample = entry.get("num_sample_per_subset")
         assert task.spec.num_rows == (sample if isinstance(sample, int) else None), key
     notes = capsys.readouterr().err.splitlines()
-    expected = sum(key in NOTED_KEYS for entry in config.values() for key in entry)
-    assert len(notes) == expected and all(line.startswith("note: ") for line in notes)
+    expected = {key for entry in config.values() for key in entry if key in NOTED_KEYS}
+    assert len(notes) == len(expected) and all(line.startswith("note: ") for line in notes)  # one per key
+    assert {line.split(": ")[2].split(" ")[0] for line in notes} == expected
+    if name == "video":  # every entry has video_root: named three, the rest counted
+        assert any(line.endswith(": SmthSmthV2, HMDB51, UCF101 and 15 more") for line in notes)
 
 
 def test_the_reference_video_config_reads_frames_where_the_built_in_tasks_do():

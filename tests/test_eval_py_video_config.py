@@ -33,7 +33,8 @@ def test_frame_root_and_num_frames_of_the_reference_config(tmp_path: Path, capsy
     assert task.spec.candidates.video_template == "{{ cand.video_id }}"
     assert task.spec.video.num_frames == 4
     err = capsys.readouterr().err
-    assert "video_root (raw videos) is not used" in err and "max_frames_saved" in err
+    assert "video_root is not used (raw videos; frames are read from frame_root" in err
+    assert "max_frames_saved is not used" in err
 
 
 @pytest.mark.parametrize("name", VIDEO_TASKS)

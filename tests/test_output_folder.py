@@ -156,7 +156,7 @@ def test_output_path_that_is_a_file_is_one_line_before_the_model_loads(
 
     message = one_error_line(capsys, argv)
 
-    assert message == f"--output_path {target} is a file, not a folder"
+    assert message == f"output folder {target} is a file, not a folder"
 
 
 def test_unwritable_output_path_is_one_line_before_the_model_loads(
@@ -168,7 +168,7 @@ def test_unwritable_output_path_is_one_line_before_the_model_loads(
 
     message = one_error_line(capsys, argv)
 
-    assert message.startswith(f"--output_path {out} cannot be written: ")
+    assert message.startswith(f"output folder {out} cannot be written: ")
 
 
 def test_empty_task_list_is_refused_before_the_model_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -204,7 +204,7 @@ def test_rerun_with_other_settings_is_refused_and_overwrite_replaces_the_folder(
     message = one_error_line(
         capsys, [*run_args("VisDial", data=mmeb_basedir, out=out, model_args=model_args), "--limit", "2"]
     )
-    assert message.startswith(f"--output_path {out} holds results of another run (other limit; run ")
+    assert message.startswith(f"output folder {out} holds results of another run (other limit; run ")
 
     argv = [*run_args("VisDial", data=mmeb_basedir, out=out, model_args=model_args), "--limit", "2", "--overwrite"]
     assert main(argv) == 0

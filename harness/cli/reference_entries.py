@@ -26,12 +26,12 @@ from harness.taskspec.yaml_parse import ParseBudget, parse_file
 from harness.taskspec.yaml_source import read_document
 
 NOTED_KEYS = {
-    "video_root": "raw videos",
-    "clip_root": "raw video clips",
-    "max_frames_saved": "frames written when extracting from raw videos",
-    "max_video_frames_saved": "frames written when extracting from raw videos",
-    "max_clip_frames_saved": "frames written when extracting from raw clips",
-    "num_negative_clips": "read but unused by the reference's moment-retrieval parsers",
+    "video_root": "raw videos; frames are read from frame_root, never extracted",
+    "clip_root": "raw video clips; frames are read from frame_root, never extracted",
+    "max_frames_saved": "frames written when extracting from raw videos, which is not done here",
+    "max_video_frames_saved": "frames written when extracting from raw videos, which is not done here",
+    "max_clip_frames_saved": "frames written when extracting from raw clips, which is not done here",
+    "num_negative_clips": "the reference's moment-retrieval parsers read it but never use it",
 }
 """Keys accepted with one note line each: they change nothing in an evaluation from frames."""
 HONOURED_KEYS = {
@@ -102,11 +102,20 @@ def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
     selection = Selection()
     for key, entry in config.items():
         selection.tasks.append(entry_task(path, str(key), entry, index))
+    for noted, meaning in NOTED_KEYS.items():  # one line per key, not per entry
+        keys = [str(key) for key, entry in config.items() if noted in entry]
+        if keys:
+            shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            print(
+                f"note: {path}: {noted} is not used ({meaning}): {shown}",
+                file=sys.stderr,
+            )
     return selection
 
 
 def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) -> LoadedTask:
-    """The task one eval-YAML entry runs, its output prefix ``key``."""
+    """The task one eval-YAML entry runs, its output prefix ``key`` (the keys of :data:`NOTED_KEYS`
+    are accepted; :func:`load_dataset_config` notes them once per config)."""
     where = f"{path}: {key}"
     unknown = set(entry) - KNOWN_KEYS
     if unknown:
@@ -136,9 +145,6 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
         update.update(_frame_root_update(where, base, str(entry["frame_root"])))
     elif base.modality == "video" and not builtin:
         raise HarnessError(f"{where}: give frame_root (the folder of this dataset's frame folders)")
-    for noted, meaning in NOTED_KEYS.items():
-        if noted in entry:
-            print(f"note: {where}: {noted} ({meaning}) is not used: frames are read from frame_root", file=sys.stderr)
     return LoadedTask(spec=_validated(where, base, update), source=source, meta_task=meta_task)
 
 

@@ -47,6 +47,7 @@ def entry_from_payload(
     version = payload.get("schema_version")
     if version in RUN_SCHEMA_VERSIONS:
         entry = migrate_run_entry(payload, benchmark, model_name)
+        check_values(entry.model_dump())  # migrating nests values deeper than the run file had them
     elif version == ENTRY_SCHEMA_VERSION:
         if benchmark is not None or model_name is not None:
             overrides = {"benchmark": benchmark.model_dump() if benchmark else None, "model_name": model_name}

@@ -239,14 +239,14 @@ def read_marker(path: Path) -> RunMarker | None:
 
 def _create_writable(path: Path) -> None:
     if path.exists() and not path.is_dir():
-        raise OutputPathError(f"--output_path {path} is a file, not a folder")
+        raise OutputPathError(f"output folder {path} is a file, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".harness-write-check.", dir=path)
         os.close(fd)
         os.unlink(probe)
     except OSError as error:
-        raise OutputPathError(f"--output_path {path} cannot be written: {error.strerror or error}") from None
+        raise OutputPathError(f"output folder {path} cannot be written: {error.strerror or error}") from None
 
 
 def _lock(path: Path) -> int:
@@ -256,7 +256,7 @@ def _lock(path: Path) -> int:
     except OSError:
         os.close(fd)
         raise OutputPathError(
-            f"--output_path {path} is being written by another harness run right now; "
+            f"output folder {path} is being written by another harness run right now; "
             "wait for it or choose another folder"
         ) from None
     keep_from_children(fd)  # a forked worker must not hold the folder after the run is gone
@@ -272,14 +272,14 @@ def _result_files(path: Path, previous: RunMarker | None) -> list[str]:
 
 
 def _foreign_message(path: Path, previous: RunMarker | None, settings: Mapping[str, Any], leftovers: list[str]) -> str:
-    advice = "pass --overwrite to replace them, or choose another --output_path"
+    advice = "pass --overwrite to replace them, or choose another output folder"
     if previous is None:
-        return f"--output_path {path} holds result files of an unmarked run (e.g. {leftovers[0]}); {advice}"
+        return f"output folder {path} holds result files of an unmarked run (e.g. {leftovers[0]}); {advice}"
     keys = {*previous.settings, *settings}
     differing = sorted(k for k in keys if previous.settings.get(k) != _plain(settings.get(k)))
     what = f"other {', '.join(differing)}" if differing else "other settings"
     return (
-        f"--output_path {path} holds results of another run ({what}; run {previous.run_id[:8]}, "
+        f"output folder {path} holds results of another run ({what}; run {previous.run_id[:8]}, "
         f"started {previous.started_at}, {previous.status}); {advice}"
     )
 
