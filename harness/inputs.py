@@ -44,15 +44,20 @@ class ImageData:
     """A Pillow format name (``JPEG``): the image is what saving the decoded ``data`` in that
     format and reading it back gives, as the reference does when it writes a corpus page to a
     ``.jpg`` file before reading it (see ``candidates.image_file_template``). None: ``data`` as is."""
+    exif_transpose: bool = False
+    """Turn the image by its EXIF Orientation tag when decoding, as ``datasets.Image`` does: the
+    reference decodes images held in a dataset (corpus pages) that way, images read from paths not."""
     digest: str = ""
-    """SHA-256 of ``data`` (and of ``stored_as`` when set); filled in automatically; equality,
-    hashing and the embedding cache's keys use it."""
+    """SHA-256 of ``data`` (and of ``stored_as`` / ``exif_transpose`` when set); filled in
+    automatically; equality, hashing and the embedding cache's keys use it."""
 
     def __post_init__(self) -> None:
         if not self.digest:
             hashed = hashlib.sha256(self.data)
             if self.stored_as is not None:
                 hashed.update(b"\0stored_as:" + self.stored_as.encode())
+            if self.exif_transpose:
+                hashed.update(b"\0exif_transpose")
             object.__setattr__(self, "digest", hashed.hexdigest())
 
     def __eq__(self, other: object) -> bool:

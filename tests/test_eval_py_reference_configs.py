@@ -161,7 +161,10 @@ def test_a_new_image_dataset_defaults_to_its_config_of_the_mmeb_image_repository
 
 
 def test_a_new_visdoc_dataset_reads_local_beir_tables(tmp_path: Path):
-    folder = "MyDocs:\n  dataset_parser: vidore\n  dataset_name: MyDocs\n  eval_type: global\n  data_path: my/beir\n"
+    folder = (
+        "MyDocs:\n  dataset_parser: vidore\n  dataset_name: MyDocs\n  eval_type: global\n"
+        "  image_root: my/pages\n  data_path: my/beir\n"
+    )
     (task,) = load_dataset_config(config(tmp_path, folder), TaskIndex()).tasks
     assert task.spec.dataset.files == ["my/beir/queries*"] and task.spec.dataset.path is None
     assert task.spec.candidates.corpus is not None and task.spec.candidates.corpus.files == ["my/beir/corpus*"]
@@ -179,12 +182,16 @@ def test_a_new_visdoc_dataset_reads_local_beir_tables(tmp_path: Path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("X:\n  dataset_parser: vidore\n  eval_type: global\n  data_path: q.jsonl\n", "three tables"),
-        ("X:\n  dataset_parser: vidore\n  eval_type: global\n  data_path: {queries: q}\n", "queries, corpus and qrels"),
+        ("X:\n  dataset_parser: vidore\n  eval_type: global\n  image_root: p\n  data_path: q.jsonl\n", "three tables"),
+        (
+            "X:\n  dataset_parser: vidore\n  eval_type: global\n  image_root: p\n  data_path: {queries: q}\n",
+            "queries, corpus and qrels",
+        ),
         ("X:\n  dataset_parser: vidore\n  eval_type: global\n", "give data_path"),
         ("X:\n  dataset_parser: msrvtt\n  eval_type: global\n  data_path: x.jsonl\n", "give frame_root"),
         ("X:\n  dataset_parser: video_classification\n  eval_type: global\n", "runs only its built-in datasets"),
-        ("X:\n  dataset_parser: nonsense\n  eval_type: global\n", "needs a dataset_parser of"),
+        ("X:\n  dataset_parser: nonsense\n  eval_type: global\n", "unknown dataset_parser 'nonsense'"),
+        ("X:\n  eval_type: global\n", "needs a dataset_parser of"),
         ("X:\n  dataset_parser: image_cls\n  eval_type: local\n  data_path: /etc/passwd\n", "relative"),
         ("X:\n  dataset_parser: image_cls\n  eval_type: local\n  data_path: [1, 2]\n", "expected a file"),
     ],
@@ -199,3 +206,37 @@ def test_every_parser_base_is_a_task_file_that_exists():
 
     for parser, relative in PARSER_BASES.items():
         assert (builtin_task_dir() / relative).is_file(), parser
+
+
+def test_dataset_name_chooses_the_data_and_the_key_names_the_outputs(tmp_path: Path):
+    # as the reference: ImageNet-A's rows, written as ImageNet-1K_*
+    text = "ImageNet-1K:\n  dataset_parser: image_cls\n  dataset_name: ImageNet-A\n  eval_type: local\n"
+    (task,) = load_dataset_config(config(tmp_path, text), TaskIndex()).tasks
+    assert task.spec.task == "ImageNet-1K"
+    assert task.spec.dataset.name == "ImageNet-A" and task.spec.dataset.files == ["MMEB_Test_Instruct/ImageNet-A/test*"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("CIRR:\n  dataset_parser: vidore\n  dataset_name: CIRR\n  eval_type: local\n", "not read by dataset_parser"),
+        ("CIRR:\n  dataset_parser: cirr_parser\n  dataset_name: CIRR\n  eval_type: local\n", "unknown dataset_parser"),
+        ("tasks: 5\n", "expected a list of task"),
+        ("CIRR:\n  dataset_name: CIRR\n  eval_type: local\n  image_root: null\n", "image_root: expected a folder"),
+        (
+            "MSR-VTT:\n  dataset_name: MSR-VTT\n  eval_type: global\n  frame_root: [a]\n",
+            "frame_root: expected a folder",
+        ),
+        ("X:\n  dataset_parser: vidore\n  eval_type: global\n  data_path: d/\n", "give image_root"),
+    ],
+)
+def test_entries_the_reference_would_not_run_are_one_line_errors(tmp_path: Path, text: str, message: str):
+    with pytest.raises(HarnessError, match=message):
+        load_dataset_config(config(tmp_path, text), TaskIndex())
+
+
+def test_image_root_on_a_video_task_is_noted_not_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    text = "MSR-VTT:\n  dataset_name: MSR-VTT\n  eval_type: global\n  image_root: elsewhere/\n"
+    (task,) = load_dataset_config(config(tmp_path, text), TaskIndex()).tasks
+    assert task.spec.media_root == TaskIndex().tasks["MSR-VTT"].spec.media_root
+    assert "image_root is not used by a video task" in capsys.readouterr().err

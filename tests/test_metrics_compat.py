@@ -168,3 +168,26 @@ def test_binary_relevance_has_no_second_pairing(tmp_path: Path):
     assert data.queries[0].relevance_raw_ids == (5, 2)  # typed as the qrels store them
     scored = scores_with_pairing(spec, data, [["2", "5"]], [dict(q.relevance) for q in data.queries], "reference")
     assert scored.extra == {}
+
+
+def test_a_reference_paired_run_makes_no_leaderboard_entry(graded_basedir: Path, tmp_path: Path):
+    from harness.leaderboard.checks import EntryError
+    from harness.leaderboard.migrate import migrate_run_entry
+
+    run(graded_basedir, tmp_path / "reference", "--metrics_compat", "reference")
+    payload = json.loads((tmp_path / "reference" / "leaderboard.json").read_text())
+    with pytest.raises(EntryError, match="run.metrics_compat: .*rerun without it"):
+        migrate_run_entry(payload)
+
+
+def test_a_qrels_id_that_is_not_text_or_a_number_is_named(tmp_path: Path):
+    from harness.data.corpus import load_qrels
+    from harness.errors import DataError
+    from harness.taskspec import TaskIndex
+
+    spec = TaskIndex().tasks["ViDoRe_arxivqa"].spec
+    folder = tmp_path / "visdoc-tasks" / "data" / "ViDoRe_arxivqa"
+    folder.mkdir(parents=True)
+    (folder / "qrels.jsonl").write_text('{"query-id": 1, "corpus-id": [1, 2], "score": 1}\n')
+    with pytest.raises(DataError, match=r"qrels.jsonl:1: relevance: 'corpus-id' must be a text or number id, got list"):
+        load_qrels(spec.task, spec.relevance, tmp_path, "local")  # type: ignore[arg-type]

@@ -165,3 +165,54 @@ def test_where_must_name_a_column():
                 "dataset": {"files": ["q.jsonl"], "where": {}},
             }
         )
+
+
+def oriented_jpeg(orientation: int) -> bytes:
+    """A 40x20 JPEG whose EXIF says to turn it (orientation 6: 90 degrees clockwise)."""
+    pixels = np.random.default_rng(orientation).integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("stored_as", [None, "JPEG"])
+def test_image_data_from_rows_is_turned_by_exif_as_datasets_decodes_it(stored_as: str | None):
+    import datasets
+
+    from harness.data.corpus import image_value
+    from harness.media.image import image_size
+
+    data = oriented_jpeg(6)
+    image = image_value({"bytes": data, "path": None})
+    assert isinstance(image, ImageData) and image.exif_transpose
+    if stored_as is not None:
+        image = ImageData(image.data, stored_as=stored_as, exif_transpose=True)
+    # the reference: datasets decodes the row's image (turning it), then saves it to the page file
+    decoded = datasets.Image().decode_example({"bytes": data, "path": None})
+    if stored_as is not None:
+        page = io.BytesIO()
+        decoded.save(page, format=stored_as)
+        decoded = Image.open(page)
+    expected = np.asarray(decoded.convert("RGB"))
+    ours = open_image(image)
+    assert ours.size == (20, 40) == image_size(image)  # turned, and the token planner sees the turned size
+    assert np.array_equal(np.asarray(ours), expected)
+    # an image read from a path is not turned (the reference opens paths with PIL directly)
+    assert open_image(ImageData(data)).size == (40, 20)
+
+
+def test_an_existing_page_file_is_read_whatever_its_extension(tmp_path: Path):
+    names = ["x.05458_3", "y.05458_4"]  # VisRAG-style ids with an extension Pillow cannot write
+    write_beir(tmp_path, "VisRAG_ArxivQA", names, [png_bytes(1), png_bytes(2)], QUERIES)
+    pages = tmp_path / "visdoc-tasks" / "VisRAG_ArxivQA"
+    pages.mkdir()
+    for name in names:
+        base, ext = os.path.splitext(name)
+        (pages / (base[:50] + "_" + hashlib.md5(name.encode()).hexdigest()[:8] + ext)).write_bytes(png_bytes(3))
+    data = task_data("VisRAG_ArxivQA", tmp_path)
+    assert all(isinstance(c.image, Path) for c in data.candidates.values())
+    (pages / sorted(p.name for p in pages.iterdir())[0]).unlink()
+    with pytest.raises(DataError, match="Pillow writes no '.05458_"):
+        task_data("VisRAG_ArxivQA", tmp_path)

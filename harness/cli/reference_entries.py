@@ -75,6 +75,13 @@ PARSER_BASES: dict[str, str] = {
     "activitynetqa": "mmeb_v2/video/ActivityNetQA.yaml",
 }
 """Task file a new dataset key is built from, per ``dataset_parser``."""
+PARSER_FILES: dict[str, str] = {
+    **{parser: Path(base).name for parser, base in PARSER_BASES.items()},
+    "moment_retrieval": "_moment_retrieval.yaml",  # QVHighlight and Charades-STA
+    "video_classification": "_video_classification.yaml",
+    "mvbench": "MVBench.yaml",
+}
+"""Per ``dataset_parser``: the file a built-in task of that parser is or includes (its parser)."""
 NOT_FOR_NEW_DATASETS = {
     "video_classification": "its instruction and label set are chosen by dataset_name in the reference's code",
     "mvbench": "its 20 subsets and their video folders are fixed in the reference's code",
@@ -96,7 +103,10 @@ def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
     """Tasks named by a harness task list (``tasks: [...]``) or a VLM2Vec-style eval YAML."""
     config, _lines = parse_file(path, ParseBudget())  # bounded like a task file: it comes from strangers too
     if isinstance(config, dict) and set(config) == {"tasks"}:
-        return index.select([str(t) for t in config["tasks"]])
+        names = config["tasks"]
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise HarnessError(f"{path}: tasks: expected a list of task, group or tag names")
+        return index.select(names)
     if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
         raise HarnessError(f"{path}: expected 'tasks: [...]' or one mapping per dataset key")
     selection = Selection()
@@ -132,8 +142,16 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
             "name": name,
             "files": [f"MMEB_Test_Instruct/{name}/test*"],  # the built-in image tasks' local layout
         }
-    if "image_root" in entry:
-        update["media_root"] = str(entry["image_root"]).rstrip("/") + "/"
+    if "image_root" in entry and base.modality == "video":  # the reference's video parsers never read it
+        print(
+            f"note: {where}: image_root is not used by a video task (frames are read from frame_root)", file=sys.stderr
+        )
+    elif "image_root" in entry:
+        update["media_root"] = _folder(where, "image_root", entry["image_root"])
+    elif not builtin and base.modality == "visdoc":
+        raise HarnessError(
+            f"{where}: give image_root (the folder of this dataset's page files, as the reference needs)"
+        )
     if "data_path" in entry:
         update.update(_data_update(where, base, update.get("dataset"), entry["data_path"]))
     if "metrics" in entry:
@@ -142,7 +160,7 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
     if frames is not None:
         update["video"] = {**base.video.model_dump(exclude_unset=True), "num_frames": frames}
     if "frame_root" in entry:
-        update.update(_frame_root_update(where, base, str(entry["frame_root"])))
+        update.update(_frame_root_update(where, base, _folder(where, "frame_root", entry["frame_root"])))
     elif base.modality == "video" and not builtin:
         raise HarnessError(f"{where}: give frame_root (the folder of this dataset's frame folders)")
     return LoadedTask(spec=_validated(where, base, update), source=source, meta_task=meta_task)
@@ -150,11 +168,18 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
 
 def _base(where: str, key: str, entry: dict[str, Any], index: TaskIndex) -> tuple[TaskSpec, Path, str | None, bool]:
     """The task an entry starts from: (spec, source file, meta-task, whether it is a built-in task)."""
-    name = key if key in index.tasks else str(entry.get("dataset_name", key))
+    # The reference reads the data of dataset_name and names the outputs by the key (K700's
+    # dataset_name is Kinetics-700, which is no task name here: then the key names the task).
+    dataset_name = str(entry.get("dataset_name", key))
+    name = dataset_name if dataset_name in index.tasks else key
+    parser = entry.get("dataset_parser")
+    if parser is not None and parser not in PARSER_FILES:
+        raise HarnessError(f"{where}: unknown dataset_parser '{parser}' (known: {', '.join(sorted(PARSER_FILES))})")
     if name in index.tasks:
         loaded = index.tasks[name]
+        if parser is not None and PARSER_FILES[parser] not in _parser_files(loaded.source):
+            raise HarnessError(f"{where}: task '{name}' is not read by dataset_parser '{parser}'")
         return loaded.spec, loaded.source, index.meta_task_of(name), True
-    parser = entry.get("dataset_parser")
     if parser in NOT_FOR_NEW_DATASETS:
         raise HarnessError(
             f"{where}: dataset_parser '{parser}' runs only its built-in datasets ({NOT_FOR_NEW_DATASETS[parser]}); "
@@ -178,6 +203,14 @@ def _base(where: str, key: str, entry: dict[str, Any], index: TaskIndex) -> tupl
     return _validated(where, data, {}), source, None, False
 
 
+def _parser_files(source: Path) -> set[str]:
+    """A built-in task file's name and the names of the files it includes."""
+    data, _lines = parse_file(source, ParseBudget())
+    included = data.get("include", []) if isinstance(data, dict) else []
+    names = [included] if isinstance(included, str) else list(included)
+    return {source.name, *(str(name).rsplit("/", 1)[-1] for name in names)}
+
+
 def _beir_sources(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The dataset sections of a BEIR parser file's mapping that name no source yet."""
     sections = [
@@ -186,6 +219,13 @@ def _beir_sources(data: dict[str, Any]) -> list[dict[str, Any]]:
         data.get("relevance", {}).get("dataset"),
     ]
     return [s for s in sections if isinstance(s, dict) and not {"path", "files", "rows"} & set(s)]
+
+
+def _folder(where: str, key: str, value: Any) -> str:
+    """A folder key (relative to ``--data_basedir``) as a media root: ``a/b`` -> ``a/b/``; empty: the base."""
+    if not isinstance(value, str):
+        raise HarnessError(f"{where}: {key}: expected a folder (text), got {value!r}")
+    return value.rstrip("/") + "/" if value.strip("/") else ""
 
 
 def _num_rows(where: str, value: Any) -> int | None:
@@ -259,7 +299,7 @@ def _frame_root_update(where: str, spec: TaskSpec, frame_root: str) -> dict[str,
     if len(folders) != 1:
         raise HarnessError(f"{where}: frame_root applies to the built-in video tasks only (task '{spec.task}')")
     (folder,) = folders
-    update: dict[str, Any] = {"media_root": frame_root.rstrip("/") + "/"}
+    update: dict[str, Any] = {"media_root": frame_root}
     for part, field in _MEDIA_PATH_FIELDS:
         source = getattr(getattr(spec, part), field)
         if source:

@@ -30,16 +30,17 @@ from harness.taskspec.schema import DatasetSource, QrelsRelevance
 def image_value(value: Any) -> str | ImageData | None:
     """A row's image value as a path (``str``, resolved by the caller), image data, or None.
 
-    Raises ``TypeError`` for a value that is neither.
+    Image data is decoded as ``datasets.Image`` decodes it (turned by its EXIF orientation), as
+    the reference reads images held in a dataset. Raises ``TypeError`` for a value that is neither.
     """
     if value is None or isinstance(value, str):
         return value or None
     if isinstance(value, bytes | bytearray | memoryview):
-        return ImageData(bytes(value)) if len(value) else None
+        return ImageData(bytes(value), exif_transpose=True) if len(value) else None
     if isinstance(value, Mapping):
         data, path = value.get("bytes"), value.get("path")
         if isinstance(data, bytes | bytearray | memoryview) and len(data):
-            return ImageData(bytes(data))
+            return ImageData(bytes(data), exif_transpose=True)
         if isinstance(path, str) and path:
             return path
         if data is None and path in (None, ""):
@@ -113,6 +114,12 @@ def load_qrels(task: str, relevance: QrelsRelevance, data_basedir: Path, mode: D
         grade = _grade(task, location, relevance.grade_column, row[relevance.grade_column])
         if grade <= 0:
             continue
+        for column in (relevance.query_id_column, relevance.doc_id_column):
+            if isinstance(row[column], bool) or not isinstance(row[column], str | int | float):
+                raise DataError(
+                    f"task '{task}', {location}: relevance: '{column}' must be a text or number id, "
+                    f"got {type(row[column]).__name__}"
+                )
         query_id, doc_id = id_text(row[relevance.query_id_column]), id_text(row[relevance.doc_id_column])
         documents = qrels.grades.setdefault(query_id, {})
         documents[doc_id] = max(grade, documents.get(doc_id, grade))

@@ -249,20 +249,23 @@ def _stored_image(
     rendered = context.render(key, spec.candidates.image_file_template, variables).strip()
     try:
         path = resolve_inside(context.media_root, rendered, what="image file")
-        stored_as = storage_format(path.name)
-    except (DataError, MediaError) as error:
+    except DataError as error:
         raise context.error(key, str(error)) from None
     if _is_file(path):
-        return path
+        return path  # what the reference reads, however it was written
     image = _image(context, "candidates.image_column", values, column) if values.get(column) else None
     if image is None:
         raise context.error(key, f"image file not found: {path} (and no image data in column '{column}')")
-    if stored_as is None or not context.check_media:
-        return image  # stored as PNG: the same pixels (or media not read: the path is enough)
-    if isinstance(image, ImageData):
-        return ImageData(image.data, stored_as=stored_as)
     try:
-        return ImageData(image.read_bytes(), stored_as=stored_as)
+        stored_as = storage_format(path.name)
+    except MediaError as error:
+        raise context.error(key, str(error)) from None
+    if not context.check_media:
+        return image  # media not read: where the image is is enough
+    if isinstance(image, ImageData):  # turned by EXIF as datasets decodes it, then stored
+        return ImageData(image.data, stored_as=stored_as, exif_transpose=image.exif_transpose)
+    try:  # a path in the image column: the reference's datasets.Image decodes that file too
+        return ImageData(image.read_bytes(), stored_as=stored_as, exif_transpose=True)
     except OSError as error:
         raise context.error("candidates.image_column", f"cannot read {image}: {error.strerror}") from None
 

@@ -36,6 +36,11 @@ def migrate_run_entry(
     _check_run_aggregates(run)
     if run.run.limit is not None:
         raise EntryError(f"run.limit: the run was partial (--limit {run.run.limit}); only full runs can be added")
+    if run.run.metrics_compat != "harness":
+        raise EntryError(
+            f"run.metrics_compat: the run scored graded qrels with the reference's grade pairing "
+            f"(--metrics_compat {run.run.metrics_compat}); entries hold the harness's scores, so rerun without it"
+        )
     for task, score in run.tasks.items():
         if score.degenerate_sides:
             sides = " and ".join(score.degenerate_sides)

@@ -114,6 +114,13 @@ def compare_runs(
         notes.append(f"means and their tests are over the {len(draws)} paired tasks; not paired: {', '.join(unpaired)}")
     if a.run.run.limit != b.run.run.limit:
         notes.append(f"row limits differ: A {a.run.run.limit}, B {b.run.run.limit} (None: every row)")
+    compat = {a.run.run.metrics_compat, b.run.run.metrics_compat}
+    if compat != {"harness"}:  # per-query values are recomputed with each grade paired to its document
+        notes.append(
+            f"--metrics_compat: A {a.run.run.metrics_compat}, B {b.run.run.metrics_compat}; the per-query "
+            "values (intervals, tests) pair grades with their documents, so on graded tasks they may not "
+            "reproduce a reference-paired score"
+        )
     return RunComparison(
         a=a.table.label,
         b=b.table.label,

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from harness.errors import MediaError
 from harness.inputs import ImageData
@@ -75,9 +75,24 @@ def open_image(image: Path | ImageData) -> Image.Image:
 
     The size in the image's header is checked against the pixel budget before decoding.
     """
-    if isinstance(image, ImageData) and image.stored_as is not None:
-        return _read(image, lambda opened: _stored(opened, image.stored_as or "", image_name(image)))
+    if isinstance(image, ImageData) and (image.stored_as is not None or image.exif_transpose):
+        return _read(image, lambda opened: _as_dataset_decodes(opened, image))
     return _read(image, lambda opened: opened.convert("RGB"))
+
+
+def _as_dataset_decodes(opened: Image.Image, image: ImageData) -> Image.Image:
+    """``image`` turned by its EXIF orientation (``datasets.Image`` decoding does so) and, when it
+    has a ``stored_as`` format, stored in it and decoded again; as RGB."""
+    oriented = ImageOps.exif_transpose(opened) if image.exif_transpose and _orientation(opened) else opened
+    if image.stored_as is None:
+        return oriented.convert("RGB")
+    return _stored(oriented, image.stored_as, image_name(image))
+
+
+def _orientation(opened: Image.Image) -> int | None:
+    """The EXIF Orientation tag (1-8), or None."""
+    value = opened.getexif().get(ExifTags.Base.Orientation)
+    return value if isinstance(value, int) else None
 
 
 def storage_format(file_name: str) -> str | None:
@@ -108,7 +123,14 @@ def _stored(opened: Image.Image, image_format: str, name: str) -> Image.Image:
 def image_size(image: Path | ImageData) -> tuple[int, int]:
     """``(width, height)`` from ``image``'s header, no pixel decoded; ``MediaError`` as :func:`open_image`
     gives (a missing file, an unreadable one, one over the pixel budget)."""
-    return _read(image, lambda opened: (opened.width, opened.height))
+    return _read(image, lambda opened: _oriented_size(opened, image))
+
+
+def _oriented_size(opened: Image.Image, image: Path | ImageData) -> tuple[int, int]:
+    """The size :func:`open_image` gives: width and height swapped by an EXIF orientation 5-8."""
+    if isinstance(image, ImageData) and image.exif_transpose and (_orientation(opened) or 0) in (5, 6, 7, 8):
+        return opened.height, opened.width
+    return opened.width, opened.height
 
 
 def _read(image: Path | ImageData, use: Callable[[Image.Image], T]) -> T:
