@@ -244,8 +244,12 @@ def test_names_of_the_committed_reference_entries_and_mmeb_tasks_fit_the_pattern
         "visdoc",
         "text",
         "my task 2",
+        "text/BRIGHT/aops",  # MMEB-V3 keys
+        "toolde/web/apigen",
     ):
         assert pattern.match(name), name
+    for name in ("/x", "x/", "a//b", "a/../b", "a/.b", "a/ b"):
+        assert not pattern.match(name), name
 
 
 def test_model_name_of_only_invisible_characters_is_refused():

@@ -31,7 +31,9 @@ SETTINGS = {"model": "m", "model_args": {"pretrained": "a"}, "tasks": {"t": "1"}
 # --- confinement ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["../../x", "/tmp/x", "a/b", ".hidden", "..", "x\x00y", "a\\b", "x" * 300])
+@pytest.mark.parametrize(
+    "name", ["../../x", "/tmp/x", "a/../b", "a//b", "a/.b", ".hidden", "..", "x\x00y", "a\\b", "x" * 300]
+)
 def test_output_file_refuses_names_that_are_not_plain_file_names(tmp_path: Path, name: str):
     with pytest.raises(OutputPathError, match="not a plain file name"):
         output_file(tmp_path / "out", name)
@@ -41,6 +43,13 @@ def test_task_paths_of_an_escaping_task_name_are_refused(tmp_path: Path):
     with pytest.raises(OutputPathError):
         task_paths(tmp_path / "out", "../../escaped")
     assert not (tmp_path / "escaped_score.json").exists()
+
+
+def test_task_paths_of_a_name_with_segments_lie_in_sub_folders(tmp_path: Path):
+    paths = task_paths(tmp_path / "out", "text/BRIGHT/aops")
+
+    assert {p.parent for p in paths.values()} == {tmp_path / "out" / "text" / "BRIGHT"}
+    assert paths["score"].name == "aops_score.json"
 
 
 def test_task_paths_of_a_plain_name_lie_inside_the_folder(tmp_path: Path):

@@ -15,8 +15,9 @@ from conftest import write_task
 from harness.cli import main
 from harness.errors import TaskFileError
 from harness.taskspec import NAME_MAX_LENGTH, NAME_PATTERN, TaskIndex, check_name, load_task_file
+from harness.taskspec.names import NAME_RULE
 
-RULE = f"(letters, digits and ._- only, not starting with '.', at most {NAME_MAX_LENGTH} characters)"
+RULE = f"({NAME_RULE})"
 
 
 def load_error(path: Path) -> str:
@@ -33,7 +34,7 @@ def write_group(directory: Path, name: str, members: list[str]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["/tmp/x", "../../x", "a/b", "a\\b", "C:x"])
+@pytest.mark.parametrize("name", ["/tmp/x", "../../x", "a/../b", "a//b", "a/", "a/.b", "a\\b", "C:x"])
 def test_task_name_with_a_path_or_drive_is_refused_at_its_line(tmp_path: Path, name: str):
     path = write_task(tmp_path, "t", task=name)
 
@@ -102,9 +103,14 @@ def test_check_name_returns_a_valid_name(name: str):
 
 def test_check_name_names_what_was_checked_and_the_rule():
     with pytest.raises(ValueError) as error:
-        check_name("x/y", "output prefix")
+        check_name("x/../y", "output prefix")
 
-    assert str(error.value) == f"output prefix 'x/y' is not a valid name {RULE}"
+    assert str(error.value) == f"output prefix 'x/../y' is not a valid name {RULE}"
+
+
+@pytest.mark.parametrize("name", ["text/BRIGHT/aops", "toolde/web/apigen", "memory/KnowMeBench", "GAE-GUIAct_q2t"])
+def test_mmeb_v3_keys_with_segments_are_names(name: str):
+    assert check_name(name, "task name") == name
 
 
 def test_harness_tasks_refuses_a_bad_task_name_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -19,8 +19,10 @@ ENTRY_SCHEMA_VERSION = "2.0"
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
-KEY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._+ -]*[A-Za-z0-9._+-])?$"
-"""Modality, task and meta-task names: letters, digits and ``._+-``, inner spaces allowed."""
+_KEY_SEGMENT = r"[A-Za-z0-9]([A-Za-z0-9._+ -]*[A-Za-z0-9._+-])?"
+KEY_PATTERN = rf"^{_KEY_SEGMENT}(/{_KEY_SEGMENT})*$"
+"""Modality, task and meta-task names: letters, digits and ``._+-``, inner spaces allowed, in
+segments separated by ``/`` (MMEB-V3 keys such as ``text/BRIGHT/aops``)."""
 METRIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+@-]*$"
 """Metric names, e.g. ``hit@1`` or ``ndcg_linear@5``."""
 MAX_KEY_LENGTH = 128

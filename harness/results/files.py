@@ -41,21 +41,29 @@ class OutputPathError(HarnessError):
     """A result file would land outside the output folder, or the folder cannot be used."""
 
 
+def is_plain_relative(name: str) -> bool:
+    """Whether ``name`` is plain file names joined by ``/`` (a task name with segments, such as
+    ``text/BRIGHT/aops_score.json``): no segment empty, ``.``, ``..`` or starting with ``.``."""
+    parts = name.split("/")
+    return len(name) <= 1024 and all(FILE_NAME.match(part) for part in parts)
+
+
 def output_file(output_dir: Path, name: str) -> Path:
-    """``output_dir / name``, refusing any ``name`` that is not a plain file name.
+    """``output_dir / name``, refusing any ``name`` that is not plain file names joined by ``/``.
 
     Task names become file names, and task files come from strangers: ``../../x`` or ``/tmp/x``
-    must never be written. A plain name (no separator, not ``.``/``..``) joined to the folder
-    cannot leave it; the joined path is checked once more all the same.
+    must never be written. Plain segments (no ``.``/``..``, no leading ``/``) joined to the folder
+    cannot leave it; the joined path is checked once more all the same. A name with segments is
+    a file in sub-folders (created when it is written), as the reference writes its keys.
     """
-    if not FILE_NAME.match(name) or name in (".", ".."):
+    if not is_plain_relative(name):
         raise OutputPathError(
-            f"result file name {name[:80]!r} is not a plain file name (letters, digits and ._- only, "
-            f"not starting with '.', at most 255 characters), so it might not stay inside {output_dir}"
+            f"result file name {name[:80]!r} is not a plain file name (letters, digits and ._- only, in "
+            f"segments separated by '/', none starting with '.'), so it might not stay inside {output_dir}"
         )
     base = Path(os.path.abspath(output_dir))
     target = Path(os.path.normpath(base / name))
-    if target.parent != base:
+    if base not in target.parents:
         raise OutputPathError(f"result file {name!r} would be written outside {output_dir}")
     return output_dir / name
 

@@ -39,9 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.locks import forget, keep_from_children
 from harness.results.files import (
     ENTRY_FILE,
-    FILE_NAME,
     RUN_FILE,
     OutputPathError,
+    is_plain_relative,
     is_result_file,
     output_file,
     task_paths,
@@ -152,17 +152,21 @@ class OutputFolder:
 
     def finish_task(self, task: str, fingerprint: str, paths: Iterable[Path]) -> None:
         """Record ``task`` as finished with ``fingerprint`` and the files it wrote."""
-        names = [p.name for p in paths if p.name not in self.marker.files]
+        names = [n for n in map(self._relative, paths) if n not in self.marker.files]
         update = {"files": [*self.marker.files, *names], "tasks": {**self.marker.tasks, task: fingerprint}}
         self.marker = self.marker.model_copy(update=update)
         self._write_marker()
 
     def record(self, paths: Iterable[Path]) -> None:
         """Add written files to the marker (rewritten atomically)."""
-        names = [p.name for p in paths if p.name not in self.marker.files]
+        names = [n for n in map(self._relative, paths) if n not in self.marker.files]
         if names:
             self.marker = self.marker.model_copy(update={"files": [*self.marker.files, *names]})
             self._write_marker()
+
+    def _relative(self, path: Path) -> str:
+        """A written file's name inside the folder (``text/BRIGHT/aops_score.json`` for a task name with segments)."""
+        return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(self.path))).as_posix()
 
     def finish(self) -> None:
         """Mark the run finished and release the lock."""
@@ -267,7 +271,7 @@ def _result_files(path: Path, previous: RunMarker | None) -> list[str]:
     """Files of an earlier run: those its marker lists and any with a result file name."""
     names = {entry.name for entry in path.iterdir() if entry.is_file() and is_result_file(entry.name)}
     if previous is not None:
-        names.update(name for name in previous.files if FILE_NAME.match(name) and (path / name).is_file())
+        names.update(name for name in previous.files if is_plain_relative(name) and (path / name).is_file())
     return sorted(names)
 
 

@@ -1,10 +1,12 @@
 """The one rule for task, group and tag names.
 
 Names become output file prefixes (``{task}_score.json``) and are typed on the command line,
-so a name holds only letters, digits and ``._-``: no path separator, no leading ``.`` (no
-``..``, no hidden file), at most :data:`NAME_MAX_LENGTH` characters. Every layer that takes a
-name from a file (the task schema, the VLM2Vec-config compatibility path, the output writer)
-checks it with :func:`check_name`.
+so a name holds only letters, digits and ``._-``, in segments separated by ``/`` (MMEB-V3's keys
+such as ``text/BRIGHT/aops``, whose files go in sub-folders of the output folder, as the
+reference writes them): no segment starts with ``.`` (no ``..``, no hidden file), no empty
+segment (no leading or doubled ``/``), at most :data:`NAME_MAX_LENGTH` characters. Every layer
+that takes a name from a file (the task schema, the VLM2Vec-config compatibility path, the
+output writer) checks it with :func:`check_name`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ import re
 NAME_MAX_LENGTH = 128
 """Longest task, group or tag name (the longest built-in name has 45 characters)."""
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-"""A name: letters, digits, ``.``, ``_`` and ``-``, not starting with ``.`` (full match)."""
+SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
+"""One segment of a name: letters, digits, ``.``, ``_`` and ``-``, not starting with ``.``."""
+NAME_PATTERN = re.compile(rf"{SEGMENT}(?:/{SEGMENT})*")
+"""A name: segments separated by single ``/`` (full match)."""
 
-NAME_RULE = f"letters, digits and ._- only, not starting with '.', at most {NAME_MAX_LENGTH} characters"
+NAME_RULE = (
+    f"letters, digits and ._- only, in segments separated by '/', none starting with '.', "
+    f"at most {NAME_MAX_LENGTH} characters"
+)
 """The rule in words, for error messages and documentation."""
 
 

@@ -325,9 +325,10 @@ class TaskSpec(StrictModel):
     """Task-file format version; this harness reads version 1."""
     task: TaskName
     """Unique task name; also the prefix of the task's output files. A name (of a task, group,
-    tag or group member) is letters, digits and ``._-``, does not start with ``.`` and has at most
-    128 characters (``ImageNet-1K``, ``MSCOCO_i2t``, ``mmeb_v2_image``); ``/tmp/x`` or ``../x``
-    is refused (see :mod:`harness.taskspec.names`)."""
+    tag or group member) is letters, digits and ``._-`` in segments separated by ``/``, no segment
+    starting with ``.``, at most 128 characters (``ImageNet-1K``, ``mmeb_v2_image``, MMEB-V3's
+    ``text/BRIGHT/aops``, whose files go in sub-folders of the output folder as the reference
+    writes them); ``/tmp/x``, ``a//b`` or ``../x`` is refused (see :mod:`harness.taskspec.names`)."""
     version: str
     """Version of this task definition, recorded with every score; bump it when prompts, data or
     scoring change. Quote it (``"1.0"``): an unquoted number is read as text, so ``1.10`` would
