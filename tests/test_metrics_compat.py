@@ -151,6 +151,7 @@ def test_binary_relevance_has_no_second_pairing(tmp_path: Path):
 
     from harness.data import load_task_data
     from harness.engine.grade_pairing import scores_with_pairing
+    from harness.engine.rank import Rankings
     from harness.taskspec import TaskIndex
 
     spec = TaskIndex().tasks["ViDoRe_arxivqa"].spec
@@ -166,7 +167,8 @@ def test_binary_relevance_has_no_second_pairing(tmp_path: Path):
     ).to_parquet(str(folder / "corpus.parquet"))
     data = load_task_data(spec, tmp_path, "local", None).data
     assert data.queries[0].relevance_raw_ids == (5, 2)  # typed as the qrels store them
-    scored = scores_with_pairing(spec, data, [["2", "5"]], [dict(q.relevance) for q in data.queries], "reference")
+    rankings = Rankings([["2", "5"]], [[0.5, 0.4]])
+    scored = scores_with_pairing(spec, data, rankings, [dict(q.relevance) for q in data.queries], "reference")
     assert scored.extra == {}
 
 

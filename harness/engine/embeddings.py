@@ -15,7 +15,7 @@ modules delegated to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -47,16 +47,24 @@ class Embeddings(Protocol):
         candidate_ids: Sequence[str],
         candidate_lists: Sequence[Sequence[str]],
         depth: int | None,
+        relevant: Sequence[Collection[str]] | None = None,
     ) -> Rankings:
         """Rank each query's own candidate list (ids may repeat); ties keep list order.
 
         ``candidate_ids[j]`` names the ``j``-th item of ``candidates``; keep the top ``depth``
-        (all when None).
+        (all when None). With ``relevant`` (per query) also :attr:`Rankings.first_relevant`.
         """
         ...
 
-    def rank_global(self, candidates: Self, candidate_ids: Sequence[str], depth: int | None) -> Rankings:
-        """Rank every candidate for every query, keeping the top ``depth``; ties keep candidate order."""
+    def rank_global(
+        self,
+        candidates: Self,
+        candidate_ids: Sequence[str],
+        depth: int | None,
+        relevant: Sequence[Collection[str]] | None = None,
+    ) -> Rankings:
+        """Rank every candidate for every query, keeping the top ``depth``; ties keep candidate order.
+        With ``relevant`` (per query) also :attr:`Rankings.first_relevant`."""
         ...
 
     def write(self, path: Path, ids: Sequence[str]) -> None:
@@ -115,14 +123,21 @@ class DenseEmbeddings(_Closing):
         candidate_ids: Sequence[str],
         candidate_lists: Sequence[Sequence[str]],
         depth: int | None,
+        relevant: Sequence[Collection[str]] | None = None,
     ) -> Rankings:
         """Rank each query's own candidates by dot product (:func:`harness.engine.rank.rank_local`)."""
         positions = {candidate_id: i for i, candidate_id in enumerate(candidate_ids)}
-        return rank_local(self.vectors(), candidates.vectors(), positions, candidate_lists, depth)
+        return rank_local(self.vectors(), candidates.vectors(), positions, candidate_lists, depth, relevant=relevant)
 
-    def rank_global(self, candidates: DenseEmbeddings, candidate_ids: Sequence[str], depth: int | None) -> Rankings:
+    def rank_global(
+        self,
+        candidates: DenseEmbeddings,
+        candidate_ids: Sequence[str],
+        depth: int | None,
+        relevant: Sequence[Collection[str]] | None = None,
+    ) -> Rankings:
         """Rank every candidate by dot product (:func:`harness.engine.rank.rank_global`)."""
-        return rank_global(self.vectors(), candidates.vectors(), candidate_ids, depth)
+        return rank_global(self.vectors(), candidates.vectors(), candidate_ids, depth, relevant=relevant)
 
     def write(self, path: Path, ids: Sequence[str]) -> None:
         """Write the ``.npz`` of :func:`harness.results.files.write_embeddings`."""
@@ -151,14 +166,25 @@ class TokenEmbeddings(_Closing):
         candidate_ids: Sequence[str],
         candidate_lists: Sequence[Sequence[str]],
         depth: int | None,
+        relevant: Sequence[Collection[str]] | None = None,
     ) -> Rankings:
         """Rank each query's own candidates by MaxSim (:func:`harness.engine.maxsim.rank_local_maxsim`)."""
         stored = {candidate_id: int(row) for candidate_id, row in zip(candidate_ids, candidates.rows, strict=True)}
-        return rank_local_maxsim(self.store, self._rows, candidates.store, stored, candidate_lists, depth)
+        return rank_local_maxsim(
+            self.store, self._rows, candidates.store, stored, candidate_lists, depth, relevant=relevant
+        )
 
-    def rank_global(self, candidates: TokenEmbeddings, candidate_ids: Sequence[str], depth: int | None) -> Rankings:
+    def rank_global(
+        self,
+        candidates: TokenEmbeddings,
+        candidate_ids: Sequence[str],
+        depth: int | None,
+        relevant: Sequence[Collection[str]] | None = None,
+    ) -> Rankings:
         """Rank every candidate by MaxSim (:func:`harness.engine.maxsim.rank_global_maxsim`)."""
-        return rank_global_maxsim(self.store, self._rows, candidates.store, candidates.rows, candidate_ids, depth)
+        return rank_global_maxsim(
+            self.store, self._rows, candidates.store, candidates.rows, candidate_ids, depth, relevant=relevant
+        )
 
     def write(self, path: Path, ids: Sequence[str]) -> None:
         """Write the store's ``.npz`` (:meth:`harness.engine.tokens.TokenStore.write`)."""

@@ -8,7 +8,7 @@ the score file and the leaderboard, and reported in one warning line on stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,9 +169,12 @@ def _score_and_write(
     spec = loaded.spec
     depth = None if options.predictions == "full" else max(options.top_k, *spec.metrics.k)
     with clock.measure("score"):
-        rankings = _rank(spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth)
         relevances = [dict(q.relevance) for q in data.queries]
-        scored = scores_with_pairing(spec, data, rankings.ids, relevances, options.metrics_compat)
+        uncut_mrr = "mrr" in spec.metrics.families and spec.metrics.definitions == "vlm2vec-44f991d"
+        rankings = _rank(
+            spec.ranking, embeddings[0], embeddings[1], candidate_ids, data, depth, relevances if uncut_mrr else None
+        )
+        scored = scores_with_pairing(spec, data, rankings, relevances, options.metrics_compat)
         metrics = scored.metrics
     counts = {"num_pred": len(rankings.ids), "num_data": len(data.queries)}
     if spec.relevance.kind == "qrels":
@@ -285,10 +288,12 @@ def _rank(
     candidate_ids: list[str],
     data: TaskData,
     depth: int | None,
+    relevant: Sequence[Collection[str]] | None = None,
 ) -> Rankings:
     if mode == "local":
-        return queries.rank_local(candidates, candidate_ids, [q.candidate_ids for q in data.queries], depth)
-    return queries.rank_global(candidates, candidate_ids, depth)
+        lists = [q.candidate_ids for q in data.queries]
+        return queries.rank_local(candidates, candidate_ids, lists, depth, relevant=relevant)
+    return queries.rank_global(candidates, candidate_ids, depth, relevant=relevant)
 
 
 def _write_task_files(

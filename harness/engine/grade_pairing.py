@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harness.data import TaskData
+from harness.engine.rank import Rankings
 from harness.metrics import score_rankings
 from harness.metrics.reference_pairing import reference_pairing, seed_dependent
 from harness.taskspec.schema import TaskSpec
@@ -34,18 +35,18 @@ class PairedScores:
 def scores_with_pairing(
     spec: TaskSpec,
     data: TaskData,
-    rankings: Sequence[Sequence[str]],
+    rankings: Rankings,
     relevances: Sequence[Mapping[str, float]],
     compat: MetricsCompat,
 ) -> PairedScores:
     """Score ``rankings`` under ``compat``'s pairing; the other pairing's metrics when they differ."""
-    families, ks = spec.metrics.families, spec.metrics.k
-    correct = score_rankings(rankings, relevances, families, ks)
+    families, ks, definitions = spec.metrics.families, spec.metrics.k, spec.metrics.definitions
+    correct = score_rankings(rankings.ids, relevances, families, ks, definitions, rankings.first_relevant)
     graded = [q for q in data.queries if len(set(q.relevance.values())) > 1]
     if not graded:  # binary (or uniform) grades: every pairing gives the same mapping
         return PairedScores(correct, {})
     paired = [reference_pairing(q.relevance, q.relevance_raw_ids) for q in data.queries]
-    reference = score_rankings(rankings, paired, families, ks)
+    reference = score_rankings(rankings.ids, paired, families, ks, definitions, rankings.first_relevant)
     chosen, other = (correct, reference) if compat == "harness" else (reference, correct)
     if reference == correct:
         return PairedScores(chosen, {})

@@ -16,12 +16,12 @@ tie-breaking as dense ranking.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness.engine.rank import Rankings, top_indices
+from harness.engine.rank import FirstRelevant, Rankings, first_relevant_rank, relevant_positions, top_indices
 from harness.engine.tokens import TokenStore
 
 
@@ -84,6 +84,7 @@ def rank_global_maxsim(
     candidate_ids: Sequence[str],
     depth: int | None = None,
     budget: MaxSimBudget | None = None,
+    relevant: Sequence[Collection[str]] | None = None,
 ) -> Rankings:
     """Rank every candidate for every query by MaxSim, keeping the top ``depth`` (all when None).
 
@@ -95,13 +96,15 @@ def rank_global_maxsim(
     distinct = np.arange(candidates.count)
     ranked_ids: list[list[str]] = []
     ranked_scores: list[list[float]] = []
+    first = FirstRelevant(candidate_ids, relevant)
     for chunk in _query_chunks(queries, query_rows, budget, len(candidate_ids)):
         block = score_block(queries, query_rows[chunk], candidates, distinct, budget)[:, candidate_rows]
-        for row in block:
+        for query, row in zip(chunk, block, strict=True):
             order = top_indices(row, keep)
             ranked_ids.append([candidate_ids[i] for i in order])
             ranked_scores.append(row[order].tolist())
-    return Rankings(ranked_ids, ranked_scores)
+            first.add(row, int(query))
+    return Rankings(ranked_ids, ranked_scores, first.ranks)
 
 
 def rank_local_maxsim(
@@ -112,6 +115,7 @@ def rank_local_maxsim(
     candidate_lists: Sequence[Sequence[str]],
     depth: int | None = None,
     budget: MaxSimBudget | None = None,
+    relevant: Sequence[Collection[str]] | None = None,
 ) -> Rankings:
     """Rank each query's own candidate list by MaxSim (ids may repeat; ties keep list order)."""
     if len(candidate_lists) != len(query_rows):
@@ -119,6 +123,7 @@ def rank_local_maxsim(
     budget = budget or MaxSimBudget()
     ranked_ids: list[list[str]] = []
     ranked_scores: list[list[float]] = []
+    first: list[int] | None = [] if relevant is not None else None
     for chunk in _query_chunks(queries, query_rows, budget, candidates.count):
         lists = [candidate_lists[i] for i in chunk]
         rows_per_query = [np.fromiter((candidate_rows[c] for c in ids), np.int64, len(ids)) for ids in lists]
@@ -131,7 +136,9 @@ def rank_local_maxsim(
             order = np.argsort(-scores, kind="stable")[:depth]
             ranked_ids.append([ids[i] for i in order])
             ranked_scores.append(scores[order].tolist())
-    return Rankings(ranked_ids, ranked_scores)
+            if first is not None and relevant is not None:
+                first.append(first_relevant_rank(scores, relevant_positions(ids, relevant[int(chunk[position])])))
+    return Rankings(ranked_ids, ranked_scores, first)
 
 
 def _query_chunks(

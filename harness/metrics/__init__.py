@@ -1,6 +1,6 @@
 """Ranking metrics (hit, nDCG, precision, recall, F1, MAP, MRR at k) and their task means."""
 
-from harness.metrics.aggregate import score_rankings
+from harness.metrics.aggregate import DEFINITIONS, Definitions, score_rankings
 from harness.metrics.ranking import (
     DEFAULT_K,
     METRIC_FAMILIES,
@@ -15,6 +15,8 @@ from harness.metrics.ranking import (
 
 __all__ = [
     "DEFAULT_K",
+    "DEFINITIONS",
+    "Definitions",
     "METRIC_FAMILIES",
     "average_precision_at_k",
     "f1_at_k",

@@ -13,12 +13,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from harness.metrics.ranking import DEFAULT_K, METRIC_FAMILIES
 
 _GAINS = ("linear", "exponential")
+
+Definitions = Literal["vlm2vec-6e1e1d4", "vlm2vec-44f991d"]
+"""The reference commits whose metric definitions are reproduced."""
+DEFINITIONS: tuple[str, ...] = get_args(Definitions)
 
 
 @dataclass(frozen=True)
@@ -189,20 +194,51 @@ def score_rankings(
     relevances: Sequence[Mapping[str, float]],
     metrics: Sequence[str] = METRIC_FAMILIES,
     k_values: Sequence[int] = DEFAULT_K,
+    definitions: Definitions = "vlm2vec-6e1e1d4",
+    first_relevant: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """Mean of each requested metric over queries, as ``{"<name>@<k>": float}``.
 
-    Families appear in the order requested, each with its k values ascending.
+    Families appear in the order requested, each with its k values ascending. ``definitions``
+    names the reference commit whose metric definitions apply (:data:`DEFINITIONS`): with
+    ``vlm2vec-44f991d`` (MMEB-V3) recall is 0.0 for a query without relevant items, and MRR is
+    one uncut ``mrr`` from ``first_relevant`` (each query's 1-based rank of its first relevant
+    candidate in the whole ranking, 0 for none; from ``rankings`` when they are not given, which
+    then must be whole rankings).
     """
     families = _check_families(metrics)
     ks = _check_k_values(k_values)
     _check_queries(rankings, relevances)
+    if definitions not in DEFINITIONS:
+        raise ValueError(f"unknown metric definitions {definitions!r}; expected one of {', '.join(DEFINITIONS)}")
     depth = ks[-1]  # only the first max(k) ids of a ranking can matter
     table = _tabulate([list(r[:depth]) for r in rankings], relevances, depth)
     scores: dict[str, float] = {}
     for family in families:
+        if family == "mrr" and definitions == "vlm2vec-44f991d":
+            ranks = first_relevant if first_relevant is not None else _first_ranks(rankings, relevances)
+            if len(ranks) != len(rankings):
+                raise ValueError(f"got {len(ranks)} first-relevant ranks for {len(rankings)} rankings")
+            reciprocal = [1.0 / rank if rank > 0 else 0.0 for rank in ranks]
+            scores["mrr"] = float(np.mean(reciprocal)) if len(rankings) else 0.0
+            continue
         for name, metric in _COLUMNS[family]:
+            if family == "recall" and definitions == "vlm2vec-44f991d":
+                metric = _recall_none_is_zero
             for k in ks:
                 # np.mean over a 1-D column (pairwise summation) is how the reference averages.
                 scores[f"{name}@{k}"] = float(np.mean(metric(table, k))) if len(rankings) else 0.0
     return scores
+
+
+def _first_ranks(rankings: Sequence[Sequence[str]], relevances: Sequence[Mapping[str, float]]) -> list[int]:
+    """Per query the 1-based rank of its first relevant id in ``rankings`` (0: none)."""
+    return [
+        next((i + 1 for i, doc in enumerate(r) if doc in rel), 0) for r, rel in zip(rankings, relevances, strict=True)
+    ]
+
+
+def _recall_none_is_zero(t: _Table, k: int) -> np.ndarray:
+    # vlm2vec-44f991d: a query without relevant items recalls 0.0 (was 1.0).
+    has = t.n_relevant > 0
+    return _safe_divide(_hits(t, k), t.n_relevant, has)

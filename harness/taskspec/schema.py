@@ -288,6 +288,10 @@ class MetricSpec(StrictModel):
     main: str = "hit@1"
     """The task's main score as ``<metric>@<k>``, e.g. ``hit@1`` (image, video) or
     ``ndcg_linear@5`` (visdoc); it must be computed: its family in ``families``, its k in ``k``."""
+    definitions: Literal["vlm2vec-6e1e1d4", "vlm2vec-44f991d"] = "vlm2vec-6e1e1d4"
+    """Which reference commit's metric definitions the scores follow: ``vlm2vec-6e1e1d4``
+    (MMEB-V2: ``mrr@k`` cut at each k, recall 1.0 for a query without relevant items) or
+    ``vlm2vec-44f991d`` (MMEB-V3: one uncut ``mrr`` over the whole ranking, recall 0.0)."""
 
     @field_validator("families")
     @classmethod
@@ -312,6 +316,8 @@ class MetricSpec(StrictModel):
         family = "ndcg" if match.group(1).startswith("ndcg") else match.group(1)
         if family not in self.families or int(match.group(2)) not in self.k:
             raise ValueError(f"main '{self.main}' is not among the computed metrics")
+        if family == "mrr" and self.definitions == "vlm2vec-44f991d":
+            raise ValueError(f"main '{self.main}': with definitions vlm2vec-44f991d MRR is one uncut 'mrr', not mrr@k")
         return self
 
 
