@@ -32,6 +32,8 @@ from harness.leaderboard import (
     to_mmeb,
 )
 from harness.leaderboard.display import json_escaped, printable
+from harness.leaderboard.reference import TaskInfo
+from harness.leaderboard.reference_v3 import import_v3_tables, write_v3_entries
 from harness.leaderboard.table import columns_for, format_cell, row_for, sort_rows
 from harness.results.files import atomic_writer
 from harness.taskspec import TaskIndex
@@ -74,6 +76,11 @@ def add_parsers(subparsers: Any) -> None:
 
     importer = _command(commands, "import-reference", "import the reference project's published score files", _import)
     importer.add_argument("source", type=Path, help="folder with the v2.0.0, v2.0.1 and v2.1-... score sets")
+
+    importer_v3 = _command(
+        commands, "import-reference-v3", "import the reference's published MMEB-V3 paper scores", _import_v3
+    )
+    importer_v3.add_argument("source", type=Path, help="the reference's docs/mmebv3_reproduction/paper_vs_repro folder")
 
     schema = _command(commands, "schema", "print the JSON Schema of an entry", _schema)
     schema.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
@@ -142,6 +149,21 @@ def _import(args: argparse.Namespace) -> int:
     print(f"imported {len(report.written)} reference entries into {args.dir}")
     for key, reason in sorted(report.excluded.items()):
         print(f"left out dataset key {printable(key)!r}: {reason}")
+    return 0
+
+
+def _import_v3(args: argparse.Namespace) -> int:
+    index = TaskIndex()
+    catalogue = {
+        name: TaskInfo(loaded.spec.modality, index.meta_task_of(name), loaded.spec.metrics.main)
+        for name, loaded in index.tasks.items()
+    }
+    result = import_v3_tables(args.source, catalogue)
+    written = write_v3_entries(result, args.dir)
+    print(f"imported {len(written)} MMEB-V3 paper entries into {args.dir}")
+    for category, names in result.unmatched.items():
+        shown = ", ".join(printable(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(f"not imported ({category}, no harness task of that name): {shown}")
     return 0
 
 

@@ -168,7 +168,7 @@ def import_reference(source: Path, root: Path, catalogue: Mapping[str, TaskInfo]
 
         def build(staging: Path, target: Path = target, texts: dict[str, str] = texts) -> None:
             # Entries added by hand under a reference benchmark version are kept.
-            for kept in _own_entries(target):
+            for kept in hand_added_entries(target):
                 if kept.name not in texts:
                     shutil.copy2(kept, staging / kept.name)
             for name, text in texts.items():
@@ -179,7 +179,7 @@ def import_reference(source: Path, root: Path, catalogue: Mapping[str, TaskInfo]
     return report
 
 
-def _own_entries(folder: Path) -> list[Path]:
+def hand_added_entries(folder: Path) -> list[Path]:
     """Files in ``folder`` that are not imported reference entries."""
     if not folder.is_dir():
         return []
