@@ -103,29 +103,55 @@ def load_qrels(task: str, relevance: QrelsRelevance, data_basedir: Path, mode: D
     except DataError as error:
         raise DataError(f"task '{task}', relevance.dataset: {error}") from None
     qrels = Qrels(provenance=table.provenance)
-    columns = (relevance.query_id_column, relevance.doc_id_column, relevance.grade_column)
     for row, location in zip(table.rows, table.locations, strict=True):
-        missing = [c for c in columns if c not in row]
-        if missing:
-            raise DataError(
-                f"task '{task}', {location}: relevance: missing qrels column '{missing[0]}' "
-                f"(columns: {', '.join(sorted(row))})"
-            )
-        grade = _grade(task, location, relevance.grade_column, row[relevance.grade_column])
+        grade = _row_grade(task, location, relevance, row)
         if grade <= 0:
             continue
-        for column in (relevance.query_id_column, relevance.doc_id_column):
+        query_column = _id_column(task, location, relevance.query_id_column, "query_id_column", row)
+        doc_column = _id_column(task, location, relevance.doc_id_column, "doc_id_column", row)
+        for column in (query_column, doc_column):
             if isinstance(row[column], bool) or not isinstance(row[column], str | int | float):
                 raise DataError(
                     f"task '{task}', {location}: relevance: '{column}' must be a text or number id, "
                     f"got {type(row[column]).__name__}"
                 )
-        query_id, doc_id = id_text(row[relevance.query_id_column]), id_text(row[relevance.doc_id_column])
+        query_id, doc_id = id_text(row[query_column]), id_text(row[doc_column])
         documents = qrels.grades.setdefault(query_id, {})
         documents[doc_id] = max(grade, documents.get(doc_id, grade))
         qrels.locations.setdefault((query_id, doc_id), location)
-        qrels.raw_ids.setdefault(query_id, {}).setdefault(doc_id, row[relevance.doc_id_column])
+        qrels.raw_ids.setdefault(query_id, {}).setdefault(doc_id, row[doc_column])
     return qrels
+
+
+def _id_column(task: str, location: str, columns: str | list[str], key: str, row: Mapping[str, Any]) -> str:
+    """The qrels column holding the id: the one column named, or the first listed one whose value is set."""
+    if isinstance(columns, str):
+        if columns not in row:
+            raise DataError(
+                f"task '{task}', {location}: relevance: missing qrels column '{columns}' "
+                f"(columns: {', '.join(sorted(row))})"
+            )
+        return columns
+    for column in columns:
+        if row.get(column):  # the reference's row.get(a) or row.get(b) or ...
+            return column
+    raise DataError(
+        f"task '{task}', {location}: relevance.{key}: none of {', '.join(columns)} is set "
+        f"(columns: {', '.join(sorted(row))})"
+    )
+
+
+def _row_grade(task: str, location: str, relevance: QrelsRelevance, row: Mapping[str, Any]) -> float:
+    """The row's grade: from the first grade column it has, else ``grade_default``."""
+    columns = [relevance.grade_column] if isinstance(relevance.grade_column, str) else relevance.grade_column
+    column = next((c for c in columns if c in row), None)
+    if column is not None:
+        return _grade(task, location, column, row[column])
+    if relevance.grade_default is not None:
+        return relevance.grade_default
+    raise DataError(
+        f"task '{task}', {location}: relevance: missing qrels column '{columns[0]}' (columns: {', '.join(sorted(row))})"
+    )
 
 
 def _grade(task: str, location: str, column: str, value: Any) -> float:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from harness.data.paths import resolve_inside
 from harness.errors import DataError
 from harness.taskspec.schema import DatasetSource
+from harness.taskspec.templates import TemplateError, render
 
 DataSourceMode = Literal["auto", "local", "hub"]
 _LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
@@ -43,7 +44,10 @@ def load_rows(
     mode: DataSourceMode = "auto",
     limit: int | None = None,
 ) -> DatasetRows:
-    """Load the rows of ``source``, at most ``limit`` of them (counted after ``where``)."""
+    """Load the rows of ``source``, at most ``limit`` of them (counted after ``where`` and ``keep_template``)."""
+    if source.keep_template is not None:
+        unfiltered = load_rows(source.model_copy(update={"keep_template": None}), data_basedir, mode)
+        return _kept(unfiltered, source.keep_template, limit)
     if source.where is not None:
         return _filtered(load_rows(source.model_copy(update={"where": None}), data_basedir, mode), source.where, limit)
     if source.subsets is not None:
@@ -82,6 +86,26 @@ def _filtered(loaded: DatasetRows, where: dict[str, Any], limit: int | None) -> 
             rows.append(row)
             locations.append(location)
     return DatasetRows(rows=rows, locations=locations, provenance={**loaded.provenance, "where": dict(where)})
+
+
+def _kept(loaded: DatasetRows, template: str, limit: int | None) -> DatasetRows:
+    """The rows of ``loaded`` for which ``template`` renders ``True``, at most ``limit`` of them."""
+    rows: list[dict[str, Any]] = []
+    locations: list[str] = []
+    for row, location in zip(loaded.rows, loaded.locations, strict=True):
+        if limit is not None and len(rows) >= limit:
+            break
+        try:
+            verdict = render(template, {**row, "row": row}).strip()
+        except TemplateError as error:
+            raise DataError(f"{location}: dataset.keep_template: {error}") from None
+        if verdict not in ("True", "False"):
+            raise DataError(f"{location}: dataset.keep_template: must render True or False, got {verdict[:40]!r}")
+        if verdict == "True":
+            rows.append(row)
+            locations.append(location)
+    provenance = {**loaded.provenance, "keep_template": template}
+    return DatasetRows(rows=rows, locations=locations, provenance=provenance)
 
 
 def _load_subsets(source: DatasetSource, data_basedir: Path, mode: DataSourceMode, limit: int | None) -> DatasetRows:

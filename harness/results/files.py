@@ -33,8 +33,9 @@ TASK_FILE_SUFFIXES = {
     "pred": "_pred.jsonl",
 }
 """The per-task files are named ``{task}`` followed by one of these."""
-FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$")
-"""A result file name: letters, digits and ``._-``, no separators, not hidden, at most 255 characters."""
+FILE_NAME = re.compile(r"^(?=.{1,255}$)[A-Za-z0-9_-](?:[A-Za-z0-9._-]| (?=[A-Za-z0-9._-]))*$")
+"""A result file name: letters, digits and ``._-`` (single inner spaces, as task names allow:
+``Legal Document_score.json``), no separators, not hidden, at most 255 characters."""
 
 
 class OutputPathError(HarnessError):
@@ -58,8 +59,9 @@ def output_file(output_dir: Path, name: str) -> Path:
     """
     if not is_plain_relative(name):
         raise OutputPathError(
-            f"result file name {name[:80]!r} is not a plain file name (letters, digits and ._- only, in "
-            f"segments separated by '/', none starting with '.'), so it might not stay inside {output_dir}"
+            f"result file name {name[:80]!r} is not a plain file name (letters, digits and ._- only, single "
+            f"inner spaces, in segments separated by '/', none starting with '.'), so it might not stay inside "
+            f"{output_dir}"
         )
     base = Path(os.path.abspath(output_dir))
     target = Path(os.path.normpath(base / name))

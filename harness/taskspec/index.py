@@ -126,6 +126,12 @@ def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
         templates.append((("query", "image_template"), spec.query.image_template))
     if spec.relevance.kind == "qrels":
         templates.append((("relevance", "query_id_template"), spec.relevance.query_id_template))
+    tables = [(("dataset",), spec.dataset), (("candidates", "corpus"), spec.candidates.corpus)]
+    if spec.relevance.kind == "qrels":
+        tables.append((("relevance", "dataset"), spec.relevance.dataset))
+    for prefix, table in tables:
+        if table is not None and table.keep_template is not None:
+            templates.append(((*prefix, "keep_template"), table.keep_template))
     for key, spec_part in (("query", spec.query), ("candidates", spec.candidates)):
         if spec_part.video_template is not None:
             templates.append(((key, "video_template"), spec_part.video_template))

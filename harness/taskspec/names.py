@@ -4,7 +4,9 @@ Names become output file prefixes (``{task}_score.json``) and are typed on the c
 so a name holds only letters, digits and ``._-``, in segments separated by ``/`` (MMEB-V3's keys
 such as ``text/BRIGHT/aops``, whose files go in sub-folders of the output folder, as the
 reference writes them): no segment starts with ``.`` (no ``..``, no hidden file), no empty
-segment (no leading or doubled ``/``), at most :data:`NAME_MAX_LENGTH` characters. Every layer
+segment (no leading or doubled ``/``), at most :data:`NAME_MAX_LENGTH` characters. A segment may
+hold single inner spaces (MMEB-V3's ``text/MultiConIR/Legal Document``; the leaderboard keys
+allow them too), never a leading, trailing or doubled one. Every layer
 that takes a name from a file (the task schema, the VLM2Vec-config compatibility path, the
 output writer) checks it with :func:`check_name`.
 """
@@ -16,13 +18,15 @@ import re
 NAME_MAX_LENGTH = 128
 """Longest task, group or tag name (the longest built-in name has 45 characters)."""
 
-SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
-"""One segment of a name: letters, digits, ``.``, ``_`` and ``-``, not starting with ``.``."""
+SEGMENT = r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]| (?=[A-Za-z0-9._-]))*"
+"""One segment of a name: letters, digits, ``.``, ``_`` and ``-``, not starting with ``.``; single
+spaces between them."""
 NAME_PATTERN = re.compile(rf"{SEGMENT}(?:/{SEGMENT})*")
 """A name: segments separated by single ``/`` (full match)."""
 
 NAME_RULE = (
-    f"letters, digits and ._- only, in segments separated by '/', none starting with '.', "
+    f"letters, digits and ._- only (single inner spaces allowed), in segments separated by '/', "
+    f"none starting with '.', "
     f"at most {NAME_MAX_LENGTH} characters"
 )
 """The rule in words, for error messages and documentation."""

@@ -76,6 +76,11 @@ class DatasetSource(StrictModel):
     """Keep only the rows whose columns equal these values (``{language: english}``), before
     ``num_rows`` and ``--limit`` count rows, as the reference filters ViDoRe-v2 queries by
     language before sampling. A row without one of the columns is an error."""
+    keep_template: str | None = None
+    """Keep only the rows for which this Jinja template (seeing the row's columns and ``row``)
+    renders ``True`` (``False``: dropped; anything else is an error), after ``where`` and before
+    ``num_rows`` and ``--limit`` count rows, e.g. the reference's skipping of documents with no
+    text: ``{{ (row.get('text') or '') != '' }}``."""
 
     @field_validator("files")
     @classmethod
@@ -262,13 +267,27 @@ class QrelsRelevance(StrictModel):
     """Where the qrels rows are."""
     query_id_template: str
     """Jinja template rendering a query row's id, matched against ``query_id_column``."""
-    query_id_column: str = "query-id"
-    """Qrels column holding the query's id."""
-    doc_id_column: str = "corpus-id"
-    """Qrels column holding the relevant candidate's id (as rendered by ``candidates.id_template``)."""
-    grade_column: str = "score"
-    """Qrels column holding the grade; rows with grade <= 0 are dropped, and of duplicate
-    (query, document) pairs the highest grade is kept."""
+    query_id_column: str | list[str] = "query-id"
+    """Qrels column holding the query's id, or a list of columns: the first one whose value is
+    set (not missing, null, empty or 0: Python truthiness, as the reference's
+    ``row.get("query_id") or row.get("qid")``) holds it. A row with none set is an error."""
+    doc_id_column: str | list[str] = "corpus-id"
+    """Qrels column holding the relevant candidate's id (as rendered by ``candidates.id_template``),
+    or a list of columns, read as ``query_id_column``'s."""
+    grade_column: str | list[str] = "score"
+    """Qrels column holding the grade, or a list of columns: the first one the row has (present,
+    whatever its value, as the reference's ``row.get("label", row.get("score", 1))``). Rows with
+    grade <= 0 are dropped, and of duplicate (query, document) pairs the highest grade is kept."""
+    grade_default: float | None = None
+    """The grade of a qrels row that has none of the ``grade_column`` columns (binary qrels such as
+    NanoBEIR's, which have only the two id columns); null: such a row is an error."""
+
+    @field_validator("query_id_column", "doc_id_column", "grade_column")
+    @classmethod
+    def _some_column(cls, columns: str | list[str]) -> str | list[str]:
+        if isinstance(columns, list) and (not columns or len(set(columns)) != len(columns)):
+            raise ValueError("a list of columns must be non-empty and name each column once")
+        return columns
 
 
 Relevance = Annotated[
@@ -331,10 +350,11 @@ class TaskSpec(StrictModel):
     """Task-file format version; this harness reads version 1."""
     task: TaskName
     """Unique task name; also the prefix of the task's output files. A name (of a task, group,
-    tag or group member) is letters, digits and ``._-`` in segments separated by ``/``, no segment
-    starting with ``.``, at most 128 characters (``ImageNet-1K``, ``mmeb_v2_image``, MMEB-V3's
-    ``text/BRIGHT/aops``, whose files go in sub-folders of the output folder as the reference
-    writes them); ``/tmp/x``, ``a//b`` or ``../x`` is refused (see :mod:`harness.taskspec.names`)."""
+    tag or group member) is letters, digits and ``._-`` (single inner spaces allowed) in segments
+    separated by ``/``, no segment starting with ``.``, at most 128 characters (``ImageNet-1K``,
+    ``mmeb_v2_image``, MMEB-V3's ``text/BRIGHT/aops`` or ``text/MultiConIR/Legal Document``, whose
+    files go in sub-folders of the output folder as the reference writes them); ``/tmp/x``,
+    ``a//b``, ``a  b`` or ``../x`` is refused (see :mod:`harness.taskspec.names`)."""
     version: str
     """Version of this task definition, recorded with every score; bump it when prompts, data or
     scoring change. Quote it (``"1.0"``): an unquoted number is read as text, so ``1.10`` would
