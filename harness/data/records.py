@@ -218,6 +218,9 @@ def _add_candidate(
     cand_text = context.render("candidates.template", spec.candidates.template, variables)
     if spec.candidates.image_file_template is not None:
         cand_image: Path | ImageData | None = _stored_image(context, spec, variables, values)
+    elif spec.candidates.image_template is not None:
+        rendered = context.render("candidates.image_template", spec.candidates.image_template, variables)
+        cand_image = context.media_path("candidates.image_template", {"path": rendered}, "path")
     else:
         cand_image = _image(context, "candidates.image_column", values, spec.candidates.image_column)
     cand_video = context.video("candidates.video_template", spec.candidates.video_template, variables, spec.video)

@@ -100,7 +100,12 @@ def media_folders(spec: TaskSpec) -> set[str]:
     ``media_root`` when it has images, and the fixed start of each video or folder template."""
     root = os.path.normpath(spec.media_root) if spec.media_root else ""
     folders: set[str] = set()
-    images = (spec.query.image_column, spec.query.image_template, spec.candidates.image_column)
+    images = (
+        spec.query.image_column,
+        spec.query.image_template,
+        spec.candidates.image_column,
+        spec.candidates.image_template,
+    )
     if any(source is not None for source in images):
         folders.add(root)
     templates = (spec.query.video_template, spec.candidates.video_template, spec.candidates.folders_template)

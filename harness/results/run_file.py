@@ -77,7 +77,7 @@ class TaskScore(_Strict):
     version: str
     """Version of the task definition that produced the score."""
     modality: str
-    """image, video, visdoc or text."""
+    """The task file's modality: image, video, visdoc, text or tool."""
     meta_task: str | None = None
     """Meta-task label, e.g. I-CLS."""
     main_metric: str

@@ -122,8 +122,9 @@ def _check_templates(spec: TaskSpec, document: SourcedDocument) -> None:
         templates.append((("candidates", "items_template"), spec.candidates.items_template))
     if spec.candidates.folders_template is not None:
         templates.append((("candidates", "folders_template"), spec.candidates.folders_template))
-    if spec.query.image_template is not None:
-        templates.append((("query", "image_template"), spec.query.image_template))
+    for key, image_template in (("query", spec.query.image_template), ("candidates", spec.candidates.image_template)):
+        if image_template is not None:
+            templates.append(((key, "image_template"), image_template))
     if spec.relevance.kind == "qrels":
         templates.append((("relevance", "query_id_template"), spec.relevance.query_id_template))
     tables = [(("dataset",), spec.dataset), (("candidates", "corpus"), spec.candidates.corpus)]

@@ -26,7 +26,7 @@ INCLUDE_MAX_FILES = 32
 # --- rendering templates (harness.taskspec.template_sandbox, harness.taskspec.templates) ---------
 
 TEMPLATE_MAX_CHARS = 64 * 1024
-"""Characters of one template's source [largest built-in: ~600]."""
+"""Characters of one template's source [largest built-in: ~800, MCMR's candidate template]."""
 
 RENDER_MAX_CHARS = 1024 * 1024
 """Characters (or list items) a render may produce: its output, text captured by ``{% set %}``,
@@ -46,3 +46,7 @@ INT_MAX_BITS = 4096
 
 RENDER_TIME_LIMIT_S = 2.0
 """Wall-clock seconds one render may take, checked at every loop step, call and output chunk."""
+
+JSON_MAX_DEPTH = 64
+"""Nesting depth of the lists and objects the ``fromjson`` and ``dumpjson`` filters read or write
+[MMEB-V3 tool documentation: under 10]."""

@@ -161,6 +161,10 @@ class CandidateSpec(StrictModel):
     """Column holding the candidate image: a path relative to ``media_root`` or image data (an
     empty or null value = no image). With ``columns`` and no ``corpus`` it must be one of
     ``columns``; for corpus candidates it is a column of the corpus rows."""
+    image_template: str | None = None
+    """Jinja template rendering the candidate image's path relative to ``media_root`` (empty
+    result = no image), for paths built from a column's parts (MCMR's ``images`` list of URLs:
+    ``{{ cand.images[0] | basename }}``); use instead of ``image_column``."""
     image_file_template: str | None = None
     """Jinja rendering the file (relative to ``media_root``) that the reference stores a
     candidate's image in before reading it (its visual-document parsers write each corpus page to
@@ -189,6 +193,8 @@ class CandidateSpec(StrictModel):
         zipped_only = self.columns and self.corpus is None
         if zipped_only and self.image_column is not None and self.image_column not in self.columns:
             raise ValueError(f"image_column '{self.image_column}' must be one of columns {self.columns}")
+        if self.image_template is not None and (self.image_column is not None or self.image_file_template is not None):
+            raise ValueError("give image_template or image_column (with image_file_template), not both")
         if self.image_file_template is not None and self.image_column is None:
             raise ValueError("image_file_template needs image_column (the image data used when the file is absent)")
         return self
@@ -340,7 +346,7 @@ class MetricSpec(StrictModel):
         return self
 
 
-Modality = Literal["image", "video", "visdoc", "text"]
+Modality = Literal["image", "video", "visdoc", "text", "tool"]
 
 
 class TaskSpec(StrictModel):
@@ -365,7 +371,8 @@ class TaskSpec(StrictModel):
     description: str = ""
     """Free text shown by ``harness tasks``."""
     modality: Modality
-    """Modality bucket used for the leaderboard means: image, video, visdoc or text."""
+    """Modality bucket used for the leaderboard means: image, video, visdoc, text or tool
+    (MMEB-V3's tool-document retrieval, reported as its own category)."""
     meta_task: None = None
     """Not a task key any more: a task's meta-task (e.g. ``I-CLS``) is the group file with
     ``meta_task: true`` that lists it, so membership is written once. Setting it is an error that

@@ -24,6 +24,7 @@ from jinja2.sandbox import SecurityError
 from harness.inputs import IMAGE_MARKER, VIDEO_MARKER
 from harness.taskspec.limits import TEMPLATE_MAX_CHARS
 from harness.taskspec.template_budget import TemplateError, begin_render, end_render
+from harness.taskspec.template_json import dumpjson, fromjson
 from harness.taskspec.template_sandbox import BoundedEnvironment
 
 __all__ = ["IMAGE_MARKER", "VIDEO_MARKER", "TemplateError", "check_template", "render"]
@@ -52,7 +53,14 @@ def _md5(text: str) -> str:
 
 
 _ENV = BoundedEnvironment(
-    filters={"basename": _basename, "stem": _stem, "splitext": _splitext, "md5": _md5},
+    filters={
+        "basename": _basename,
+        "stem": _stem,
+        "splitext": _splitext,
+        "md5": _md5,
+        "fromjson": fromjson,
+        "dumpjson": dumpjson,
+    },
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,  # prompts are plain text, not HTML
