@@ -6,10 +6,14 @@ this module, and nothing here knows of task files, templates or torch.
 
 * **A record** holds a text and at most the media that text refers to: an image (a path under
   the task's media root, or in-memory :class:`ImageData`) and/or a video (a :class:`VideoRef`
-  with the frames already sampled). Paths are resolved and checked by the data layer.
+  with the frames already sampled) and/or an audio clip (an :class:`AudioRef`: a file or
+  in-memory data, an optional window, and how it is decoded). Paths are resolved and checked by
+  the data layer.
 * **Markers.** The text says where a medium goes with the backbone-neutral
-  :data:`IMAGE_MARKER` / :data:`VIDEO_MARKER` (task templates write them as ``{{ IMAGE }}`` /
-  ``{{ VIDEO }}``); each adapter replaces them with its own visual tokens, or removes them.
+  :data:`IMAGE_MARKER` / :data:`VIDEO_MARKER` / :data:`AUDIO_MARKER` (task templates write them as
+  ``{{ IMAGE }}`` / ``{{ VIDEO }}`` / ``{{ AUDIO }}``); each adapter replaces them with its own
+  tokens, or removes them. An adapter that takes no audio says so (``accepts_audio``, see
+  :mod:`harness.models.base`) and the engine refuses an audio input before encoding.
 * **Sides.** A :data:`Side` says whether a batch holds queries or candidates, for adapters that
   treat the two differently (prefixes, prompts); records themselves are the same on both sides.
 
@@ -23,12 +27,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["IMAGE_MARKER", "VIDEO_MARKER", "EncodeInput", "ImageData", "Side", "VideoRef"]
+__all__ = [
+    "AUDIO_MARKER",
+    "IMAGE_MARKER",
+    "VIDEO_MARKER",
+    "AudioData",
+    "AudioRef",
+    "EncodeInput",
+    "ImageData",
+    "Side",
+    "VideoRef",
+]
 
 IMAGE_MARKER = "<|image|>"
 """Backbone-neutral marker for "the image goes here"; adapters replace it with their own token."""
 VIDEO_MARKER = "<|video|>"
 """Backbone-neutral marker for "the video goes here"."""
+AUDIO_MARKER = "<|audio|>"
+"""Backbone-neutral marker for "the audio clip goes here"."""
 
 Side = Literal["query", "candidate"]
 """Which side of a task a batch of records is encoded for."""
@@ -82,15 +98,57 @@ class VideoRef:
 
 
 @dataclass(frozen=True)
+class AudioData:
+    """An encoded audio file held in memory (e.g. a parquet row's ``audio.bytes``), keyed by content."""
+
+    data: bytes = field(repr=False)
+    """Encoded audio bytes (WAV, FLAC, OGG, ... as libsndfile reads them)."""
+    digest: str = ""
+    """SHA-256 of ``data``; filled in automatically; equality, hashing and cache keys use it."""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            object.__setattr__(self, "digest", hashlib.sha256(self.data).hexdigest())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AudioData) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+
+@dataclass(frozen=True)
+class AudioRef:
+    """An audio clip and how it is decoded: every field changes the waveform the model hears,
+    so every field is part of the embedding cache's key."""
+
+    source: Path | AudioData
+    """The audio file (an absolute path) or in-memory data."""
+    start: float = 0.0
+    """Window start in seconds from the beginning of the file (the reference's ``start``)."""
+    end: float | None = None
+    """Window end in seconds; None: to the end of the file."""
+    sample_rate: int = 16000
+    """Rate the waveform is resampled to (Hz)."""
+    max_seconds: float = 10.24
+    """Head crop: at most ``int(max_seconds * sample_rate)`` samples are kept (after resampling)."""
+    min_seconds: float = 0.025
+    """A clip shorter than ``int(min_seconds * sample_rate)`` samples is dropped: the input is
+    encoded without its audio, as the reference's collator does."""
+
+
+@dataclass(frozen=True)
 class EncodeInput:
-    """Text with optional media; the text marks media with ``<|image|>`` / ``<|video|>``."""
+    """Text with optional media; the text marks media with ``<|image|>`` / ``<|video|>`` / ``<|audio|>``."""
 
     text: str
     image: Path | ImageData | None = None
     """The image: an absolute path or in-memory data."""
     video: VideoRef | None = None
     """The video with its sampled frames."""
+    audio: AudioRef | None = None
+    """The audio clip."""
 
     def has_media(self) -> bool:
-        """True when the input carries an image or a video."""
-        return self.image is not None or self.video is not None
+        """True when the input carries an image, a video or an audio clip."""
+        return self.image is not None or self.video is not None or self.audio is not None

@@ -62,8 +62,13 @@ def test_templates_write_the_contracts_markers_for_image_and_video():
     assert render("{{ IMAGE }} and {{ VIDEO }}", {}) == f"{IMAGE_MARKER} and {VIDEO_MARKER}"
 
 
+def test_templates_write_the_contracts_marker_for_audio():
+    assert render("{{ AUDIO }}", {}) == harness.inputs.AUDIO_MARKER
+
+
 def test_the_contract_exports_its_records_sides_and_markers():
-    expected = {"EncodeInput", "ImageData", "VideoRef", "Side", "IMAGE_MARKER", "VIDEO_MARKER"}
+    expected = {"EncodeInput", "ImageData", "VideoRef", "AudioRef", "AudioData", "Side"}
+    expected |= {"IMAGE_MARKER", "VIDEO_MARKER", "AUDIO_MARKER"}
 
     assert set(harness.inputs.__all__) == expected
     assert all(hasattr(harness.inputs, name) for name in expected)

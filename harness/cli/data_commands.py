@@ -142,7 +142,7 @@ def _check_and_report(tasks: list[LoadedTask], base: Path, source: DataSourceMod
 def print_check(report: CheckReport) -> None:
     """The per-task table, the missing paths of each incomplete task, and the summary line."""
     table = Table(title=f"data under {report.data_basedir} ({report.data_source})")
-    for column in ("task", "from", "rows", "corpus", "qrels", "images", "videos", "short", "status"):
+    for column in ("task", "from", "rows", "corpus", "qrels", "images", "videos", "short", "audio", "status"):
         right = column in ("rows", "corpus", "qrels", "short")
         table.add_column(column, justify="right" if right else "left", no_wrap=column in ("task", "status"))
     for task in report.tasks:
@@ -155,6 +155,7 @@ def print_check(report: CheckReport) -> None:
             _media(task.images.present, task.images.referenced, task.pages),
             _media(task.videos.present, task.videos.referenced, 0),
             str(task.videos.short) if task.videos.referenced else "",
+            _media(task.audios.present, task.audios.referenced, task.audios.in_rows),
             task.status,
         )
     console = Console(soft_wrap=True)
@@ -170,7 +171,7 @@ def _details(task: TaskCheck) -> list[str]:
     lines += [f"{task.task}: error: {error}" for error in task.errors]
     if task.row_errors > len(task.errors):
         lines.append(f"{task.task}: {task.row_errors} rows cannot be built in all (first {len(task.errors)} above)")
-    for kind, check in (("image", task.images), ("video", task.videos)):
+    for kind, check in (("image", task.images), ("video", task.videos), ("audio file", task.audios)):
         if check.missing:
             shown = ", ".join(check.first_missing)
             more = (
@@ -183,6 +184,13 @@ def _details(task: TaskCheck) -> list[str]:
         lines.append(
             f"{task.task}: {task.videos.short} frame folders have fewer than {task.videos.num_frames} frames: "
             + ", ".join(task.videos.first_short)
+        )
+    if task.audios.unreadable:
+        lines.append(f"{task.task}: {task.audios.unreadable} audio files cannot be read (counted as missing)")
+    if task.audios.longer:
+        lines.append(
+            f"{task.task}: {task.audios.longer} audio files are longer than {task.audios.max_seconds:g} s "
+            f"(a run keeps their first {task.audios.max_seconds:g} s; {task.audios.seconds:.0f} s of audio in all)"
         )
     return lines
 

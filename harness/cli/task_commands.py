@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import add_common_flags, add_media_flags, positive_int
-from harness.data import load_task_data
+from harness.data import TaskData, load_task_data
 from harness.engine.sanity import duplicate_candidate_rows
 from harness.errors import HarnessError, MediaError
-from harness.inputs import ImageData
+from harness.inputs import AudioRef, ImageData
+from harness.media.audio import load_audio
 from harness.media.image import image_name, image_pixel_budget, open_image
 from harness.models import registered_models
 from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex
@@ -134,7 +135,10 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
             images.setdefault(candidate.image, data.candidate_locations[candidate_id])
     for image in sorted(images, key=image_name):
         _check_decodable(image, spec.task, images[image])
+    clips = _check_audio(spec.task, data)
     summary = f"{len(data.queries)} rows, {len(data.candidates)} candidates, {len(images)} images checked"
+    if clips:
+        summary += f", {clips} audio clips decoded"
     duplicates = duplicate_candidate_rows(data)
     if duplicates:
         first = next(q.location for q in data.queries if len(set(q.candidate_ids)) != len(q.candidate_ids))
@@ -145,6 +149,23 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
             f"(score 0; first: {data.unmatched_positive_rows[0]})"
         )
     return summary
+
+
+def _check_audio(task: str, data: TaskData) -> int:
+    """Decode every distinct audio clip as a run would (bounded by its head crop); the count."""
+    clips: dict[AudioRef, str] = {}
+    for query in data.queries:
+        if query.input.audio is not None:
+            clips.setdefault(query.input.audio, query.location)
+    for candidate_id, candidate in data.candidates.items():
+        if candidate.audio is not None:
+            clips.setdefault(candidate.audio, data.candidate_locations[candidate_id])
+    for clip, location in clips.items():
+        try:
+            load_audio(clip)
+        except MediaError as error:
+            raise HarnessError(f"task '{task}', {location}: {error}") from None
+    return len(clips)
 
 
 def _check_decodable(image: Path | ImageData, task: str, location: str) -> None:

@@ -15,17 +15,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.data.audio_values import audio_value, audio_window
 from harness.data.corpus import Qrels, basedir_of, check_qrels_documents, image_value, load_corpus, load_qrels
 from harness.data.paths import resolve_inside
 from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError, MediaError
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, ImageData, VideoRef
+from harness.inputs import (
+    AUDIO_MARKER,
+    IMAGE_MARKER,
+    VIDEO_MARKER,
+    AudioData,
+    AudioRef,
+    EncodeInput,
+    ImageData,
+    VideoRef,
+)
 from harness.media.image import storage_format
 from harness.media.video import natural_key, sample_video
 from harness.taskspec.schema import (
+    AudioSpec,
     CandidateFlagRelevance,
+    CandidateSpec,
     IdsTemplateRelevance,
     QrelsRelevance,
+    QuerySpec,
     TaskSpec,
     TemplateRelevance,
     VideoSpec,
@@ -145,7 +158,8 @@ def _build_query(
     else:
         image = _image(context, "query.image_column", row, spec.query.image_column)
     video = context.video("query.video_template", spec.query.video_template, row_variables, spec.video)
-    query_input = context.make_input("query", text, image, video)
+    audio = context.audio("query", spec.query, row_variables, row, spec.audio)
+    query_input = context.make_input("query", text, image, video, audio)
 
     candidate_variables = [
         {**row_variables, "cand": element, "cand_index": index}
@@ -224,7 +238,8 @@ def _add_candidate(
     else:
         cand_image = _image(context, "candidates.image_column", values, spec.candidates.image_column)
     cand_video = context.video("candidates.video_template", spec.candidates.video_template, variables, spec.video)
-    data.candidates[candidate_id] = context.make_input("candidate", cand_text, cand_image, cand_video)
+    cand_audio = context.audio("candidates", spec.candidates, variables, values, spec.audio)
+    data.candidates[candidate_id] = context.make_input("candidate", cand_text, cand_image, cand_video, cand_audio)
     data.candidate_locations[candidate_id] = context.location
     return candidate_id
 
@@ -438,8 +453,50 @@ class _RowContext:
         except DataError as error:
             raise self.error(key, str(error)) from None
 
+    def audio(
+        self,
+        prefix: str,
+        side: QuerySpec | CandidateSpec,
+        variables: Mapping[str, Any],
+        values: Mapping[str, Any],
+        spec: AudioSpec,
+    ) -> AudioRef | None:
+        """The side's audio (a rendered path or a column's path or data), with its window."""
+        source: Path | AudioData | None
+        if side.audio_template is not None:
+            key = f"{prefix}.audio_template"
+            relative = self.render(key, side.audio_template, variables).strip()
+            source = self.media_path(key, {"path": relative}, "path")
+        elif side.audio_column is not None:
+            key, column = f"{prefix}.audio_column", side.audio_column
+            if column not in values:
+                raise self.error(key, f"missing column '{column}' (columns: {', '.join(sorted(values))})")
+            try:
+                value = audio_value(values[column])
+            except TypeError as error:
+                raise self.error(key, f"column '{column}': {error}") from None
+            source = value if not isinstance(value, str) else self.media_path(key, {column: value}, column)
+        else:
+            return None
+        if source is None:
+            return None
+        window: tuple[float, float | None] | None = None
+        if side.audio_window_template is not None:
+            key = f"{prefix}.audio_window_template"
+            try:
+                window = audio_window(self.render(key, side.audio_window_template, variables))
+            except ValueError as error:
+                raise self.error(key, str(error)) from None
+        start, end = window if window is not None else (0.0, None)
+        return AudioRef(source, start, end, spec.sample_rate, spec.max_seconds, spec.min_seconds)
+
     def make_input(
-        self, side: str, text: str, image: Path | ImageData | None, video: VideoRef | None = None
+        self,
+        side: str,
+        text: str,
+        image: Path | ImageData | None,
+        video: VideoRef | None = None,
+        audio: AudioRef | None = None,
     ) -> EncodeInput:
         markers = text.count(IMAGE_MARKER)
         if image is not None and markers != 1:
@@ -455,7 +512,12 @@ class _RowContext:
             )
         if video is None and videos:
             raise self.error(f"{side} template", "the text has a {{ VIDEO }} marker but the row has no video")
-        return EncodeInput(text=text, image=image, video=video)
+        clips = text.count(AUDIO_MARKER)
+        if clips > (1 if audio is not None else 0):
+            raise self.error(
+                f"{side} template", f"at most one {{{{ AUDIO }}}} marker, for the row's audio; found {clips}"
+            )
+        return EncodeInput(text=text, image=image, video=video, audio=audio)
 
 
 def _is_file(path: Path) -> bool:

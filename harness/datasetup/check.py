@@ -3,7 +3,8 @@
 The records come from the harness's own loading (:func:`harness.data.load_rows` and
 :func:`harness.data.build_task_data` with ``check_media=False``, so templates and path
 resolution are exactly a run's); then each distinct image path, frame folder and video file is
-looked up, and frame folders are counted against the task's ``video.num_frames``. Unlike a run,
+looked up, frame folders are counted against the task's ``video.num_frames``, and each audio
+file's header is read (present, readable, duration). Unlike a run,
 the check does not stop at the first missing file: it counts them all. A task whose rows cannot
 be read gets its error line and the other tasks are still checked.
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 from harness.data import DatasetRows, DataSourceMode, TaskData, build_task_data, load_rows, resolve_inside, row_limit
 from harness.datasetup.report import SHOWN_PATHS, CheckReport, MediaCheck, TaskCheck
 from harness.errors import HarnessError
-from harness.inputs import ImageData, VideoRef
+from harness.inputs import AudioData, ImageData, VideoRef
+from harness.media.audio import audio_info
 from harness.media.video import VIDEO_SUFFIXES, list_frames
 from harness.taskspec import LoadedTask
 from harness.taskspec.schema import QrelsRelevance, TaskSpec
@@ -70,6 +72,7 @@ def check_task(
     _check_media(spec, data, base, result, progress)
     # A short frame folder is sampled as it is by a run, but it usually means a broken extraction.
     missing = result.images.missing or result.videos.missing or result.row_errors or result.videos.short
+    missing = missing or result.audios.missing
     result.status = "incomplete" if missing else "complete"
     return result
 
@@ -142,6 +145,7 @@ def _check_media(spec: TaskSpec, data: TaskData, base: Path, result: TaskCheck, 
             images[item.image] = None
         if isinstance(item.video, VideoRef):
             videos[item.video.source] = None
+    _check_audio(spec, data, base, result)
     result.pages = len(pages)
     result.videos.num_frames = spec.video.num_frames
     total, done = len(images) + len(videos), 0
@@ -161,6 +165,33 @@ def _check_media(spec: TaskSpec, data: TaskData, base: Path, result: TaskCheck, 
         done += 1
         if progress is not None and (done % 200 == 0 or done == total):
             progress(spec.task, done, total)
+
+
+def _check_audio(spec: TaskSpec, data: TaskData, base: Path, result: TaskCheck) -> None:
+    """Each distinct audio file is looked up and its header read (never decoded)."""
+    files: dict[Path, None] = {}
+    in_rows: set[str] = set()
+    for item in [q.input for q in data.queries] + list(data.candidates.values()):
+        if item.audio is None:
+            continue
+        if isinstance(item.audio.source, AudioData):
+            in_rows.add(item.audio.source.digest)
+        else:
+            files[item.audio.source] = None
+    check = result.audios
+    check.in_rows, check.max_seconds = len(in_rows), spec.audio.max_seconds
+    for path in files:
+        present = _is_file(path)
+        if present:
+            try:
+                seconds = audio_info(path).seconds
+            except HarnessError:
+                check.unreadable += 1
+                present = False
+            else:
+                check.seconds += seconds
+                check.longer += seconds > spec.audio.max_seconds
+        _count(check, path, base, present)
 
 
 def _count(check: MediaCheck, path: Path, base: Path, present: bool) -> None:

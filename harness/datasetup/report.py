@@ -40,6 +40,21 @@ class VideoCheck(MediaCheck):
     """The first few short folders, as ``path (n of num_frames frames)``."""
 
 
+class AudioCheck(MediaCheck):
+    """Audio sources named by paths (in-memory data is counted in ``in_rows``), each header read."""
+
+    in_rows: int = 0
+    """Audio held as data in the rows: nothing to find on disk."""
+    unreadable: int = 0
+    """Files present whose header cannot be read, or that hold no samples (counted as missing too)."""
+    seconds: float = 0.0
+    """Total duration of the files found, from their headers."""
+    max_seconds: float = 0.0
+    """The task's head crop (``audio.max_seconds``)."""
+    longer: int = 0
+    """Files longer than ``max_seconds``: a run keeps only their first ``max_seconds``."""
+
+
 class TaskCheck(_Strict):
     """What the check found for one task."""
 
@@ -64,6 +79,8 @@ class TaskCheck(_Strict):
     """Images held as data in the rows (document pages): nothing to find on disk."""
     videos: VideoCheck = Field(default_factory=VideoCheck)
     """Frame folders and video files."""
+    audios: AudioCheck = Field(default_factory=AudioCheck)
+    """Audio files named by paths, their headers read (duration)."""
     row_errors: int = 0
     """Rows whose inputs cannot be built (e.g. a missing candidate folder)."""
     errors: list[str] = Field(default_factory=list)

@@ -12,6 +12,7 @@ bfloat16), so the plan changes speed and memory, not the results beyond that rou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from harness.inputs import EncodeInput
@@ -20,6 +21,9 @@ IMAGE_COST = 1024
 """Estimated tokens of one image, for an encoder that cannot say (a mid-size page or photo)."""
 FRAME_COST = 256
 """Estimated tokens of one video frame, for an encoder that cannot say."""
+AUDIO_TOKENS_PER_SECOND = 25
+"""Estimated tokens per second of audio, for an encoder that cannot say (Whisper-style encoders,
+as in Qwen2.5-Omni, give 25 per second after pooling: 100 mel frames per second, / 4)."""
 CHARS_PER_TOKEN = 4
 """Characters per text token, for an encoder that cannot say."""
 
@@ -31,6 +35,10 @@ def estimated_length(item: EncodeInput) -> int:
         cost += IMAGE_COST
     if item.video is not None:
         cost += FRAME_COST * len(item.video.frame_indices)
+    if item.audio is not None:  # the longest the clip can be; its header is not read
+        audio = item.audio
+        seconds = audio.max_seconds if audio.end is None else min(audio.end - audio.start, audio.max_seconds)
+        cost += math.ceil(AUDIO_TOKENS_PER_SECOND * seconds)
     return max(cost, 1)
 
 

@@ -12,7 +12,8 @@ The key of one embedding is a SHA-256 over canonical JSON of:
 - the **rendered text** (the task's prompt included);
 - the **media content**: the SHA-256 of an image's bytes (a file or in-memory data alike), and
   for a video the sampled frame indices with each sampled frame file's hash (frame folders) or
-  the video file's hash.
+  the video file's hash; for an audio clip the file's (or in-memory data's) hash with everything
+  that decides its waveform: window start and end, sample rate, head crop, minimum length.
 
 File hashes come from the store's memo (by path, size and modification time), so a file is
 read for hashing once, not on every run. An encoder that reports neither a hub commit nor local
@@ -28,9 +29,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.encoder_metadata import EncoderMetadata
-from harness.inputs import EncodeInput, ImageData, Side
+from harness.inputs import AudioData, EncodeInput, ImageData, Side
 
 KEY_FORMAT = 1
+# Audio added keys only for inputs with audio; every other input's key is unchanged.
 """Bumped whenever what a key covers changes, so that old entries can never match."""
 
 
@@ -82,6 +84,17 @@ def _content(item: EncodeInput, digests: FileDigests) -> dict[str, Any]:
         content["video"] = {
             "frames": list(video.frame_indices),
             "content": frames if frames else digests.file_digest(video.source),
+        }
+    if item.audio is not None:
+        audio = item.audio
+        source = audio.source
+        content["audio"] = {
+            "content": source.digest if isinstance(source, AudioData) else digests.file_digest(source),
+            "start": audio.start,
+            "end": audio.end,
+            "sample_rate": audio.sample_rate,
+            "max_seconds": audio.max_seconds,
+            "min_seconds": audio.min_seconds,
         }
     return content
 

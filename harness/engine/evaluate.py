@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from harness.data import DataSourceMode, TaskData, load_task_data
 from harness.distributed import SINGLE_PROCESS, World
+from harness.encoder_metadata import encoder_metadata
 from harness.engine.embedding_cache import EncodeCounts, RunCache
 from harness.engine.embeddings import Embeddings
 from harness.engine.encode import BatchOptions, ProgressHook, encode_distinct, unique_inputs
@@ -25,10 +26,11 @@ from harness.engine.grade_pairing import MetricsCompat, scores_with_pairing
 from harness.engine.rank import Rankings
 from harness.engine.sanity import duplicate_candidate_rows, duplicate_warning, non_finite_error, unmatched_warning
 from harness.engine.timing import StageClock
-from harness.errors import DataError, MediaError
+from harness.errors import DataError, MediaError, ModelError
 from harness.inputs import EncodeInput, Side
+from harness.media.audio import audio_name
 from harness.media.image import image_name
-from harness.models.base import Encoder
+from harness.models.base import Encoder, accepts_audio
 from harness.models.late_interaction.protocol import MultiVectorEncoder
 from harness.results.files import task_paths, write_json, write_jsonl
 from harness.results.run_file import SideEncoding, StageSeconds, TaskScore
@@ -84,6 +86,7 @@ def evaluate_task(
     with clock.measure("load_data"):
         loaded_data = load_task_data(spec, options.data_basedir, options.data_source, options.limit)
     data = loaded_data.data
+    _check_audio_accepted(spec.task, encoder, data)
     warnings: list[str] = []
     num_excluded = _exclude_unscorable(spec.task, data)
     duplicates, unmatched = _row_warnings(spec.task, data, warnings)
@@ -126,6 +129,24 @@ def evaluate_task(
         warnings=warnings,
         encoding={side: SideEncoding(**vars(counts)) for side, counts in encode.counts.items()},
         seconds=StageSeconds(**clock.rounded()),
+    )
+
+
+def _check_audio_accepted(task: str, encoder: Encoder | MultiVectorEncoder, data: TaskData) -> None:
+    """A ``ModelError`` before anything is encoded when the task has audio the adapter cannot take."""
+    if accepts_audio(encoder):
+        return
+    first = next((q.location for q in data.queries if q.input.audio is not None), None)
+    side = "queries"
+    if first is None:
+        side = "candidates"
+        first = next((data.candidate_locations[i] for i, c in data.candidates.items() if c.audio is not None), None)
+    if first is None:
+        return
+    adapter = encoder_metadata(encoder).adapter or type(encoder).__name__
+    raise ModelError(
+        f"task '{task}': adapter '{adapter}' does not encode audio, but the task's {side} have audio "
+        f"(first: {first}); run it with an adapter that takes audio"
     )
 
 
@@ -278,6 +299,8 @@ def _media_names(item: EncodeInput) -> set[str]:
     names = {image_name(item.image)} if item.image is not None else set()
     if item.video is not None:
         names.add(str(item.video.source))
+    if item.audio is not None:
+        names.add(audio_name(item.audio.source))
     return names
 
 

@@ -16,6 +16,7 @@ from harness.data import TaskData
 from harness.engine.finite import NonFiniteEmbeddingError
 from harness.errors import ModelError
 from harness.inputs import EncodeInput, Side
+from harness.media.audio import audio_name
 from harness.media.image import image_name
 
 DEGENERATE_TOLERANCE = 1e-6
@@ -86,4 +87,6 @@ def describe_input(item: EncodeInput) -> str:
         parts.append(f"image {image_name(item.image)}")
     if item.video is not None:
         parts.append(f"video {item.video.source}")
+    if item.audio is not None:
+        parts.append(f"audio {audio_name(item.audio.source)}")
     return ", ".join(parts)

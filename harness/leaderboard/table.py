@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from harness.leaderboard.checks import EntryError
 from harness.leaderboard.folder import StoredEntry
 
-MODALITY_ORDER = ("image", "video", "visdoc", "text")
+MODALITY_ORDER = ("image", "video", "visdoc", "audio", "text", "tool", "gui", "memory")
+"""Columns in the order of MMEB-V3's report_score_v3.py (MMEB-V2 has the first three)."""
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,13 @@ class StagedEncoder(Encoder, Protocol):
         ...
 
 
+def accepts_audio(encoder: object) -> bool:
+    """Whether an adapter encodes audio inputs: its ``accepts_audio`` attribute, True only when set
+    so. No built-in adapter does; the engine refuses a task with audio before encoding (one line
+    naming the adapter and the task), so each adapter need not check its inputs itself."""
+    return getattr(encoder, "accepts_audio", False) is True
+
+
 AnyEncoder = Encoder | MultiVectorEncoder
 """A single-vector encoder, or a late-interaction one (token matrices, MaxSim)."""
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
+from harness.inputs import AUDIO_MARKER, IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import open_image
 from harness.media.video import load_video_frames
 from harness.models.base import register_model
@@ -88,7 +88,10 @@ class DualEncoder:
         """Embed one batch: text, image and video rows may be mixed (fusion rules in the module docstring)."""
         import torch
 
-        texts = [item.text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").strip() for item in inputs]
+        texts = [
+            item.text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").replace(AUDIO_MARKER, "").strip()
+            for item in inputs
+        ]
         frames: list[Any] = []
         owners: list[int] = []  # which input each image or frame belongs to
         for row, item in enumerate(inputs):

@@ -121,11 +121,22 @@ class QuerySpec(StrictModel):
     video_template: str | None = None
     """Jinja template rendering the query video's path relative to ``media_root``: a folder of
     frames or a video file (empty result = no video). ``{{ VIDEO }}`` marks it in the text."""
+    audio_template: str | None = None
+    """Jinja template rendering the query audio file's path relative to ``media_root`` (empty
+    result = no audio). ``{{ AUDIO }}`` marks it in the text."""
+    audio_column: str | None = None
+    """Column holding the query audio: a path relative to ``media_root`` or audio data (bytes, or a
+    ``{bytes, path}`` mapping as parquet stores a ``datasets.Audio`` column: bytes when present,
+    as the reference reads them); an empty or null value = no audio. Instead of ``audio_template``."""
+    audio_window_template: str | None = None
+    """Jinja rendering the audio window as a JSON list ``[start, end]`` in seconds (``end`` may be
+    null: to the end of the file; use ``| tojson``); empty = the whole file. Needs an audio source."""
 
     @model_validator(mode="after")
     def _one_image_source(self) -> QuerySpec:
         if self.image_column is not None and self.image_template is not None:
             raise ValueError("give image_column or image_template, not both")
+        _check_audio_sources(self.audio_template, self.audio_column, self.audio_window_template)
         return self
 
 
@@ -156,7 +167,7 @@ class CandidateSpec(StrictModel):
     corpus or a fixed label set. A row's own candidates come first, then the corpus rows; all are
     de-duplicated by id."""
     template: str
-    """Jinja template for the candidate text (``{{ IMAGE }}`` / ``{{ VIDEO }}`` mark media)."""
+    """Jinja template for the candidate text (``{{ IMAGE }}`` / ``{{ VIDEO }}`` / ``{{ AUDIO }}`` mark media)."""
     image_column: str | None = None
     """Column holding the candidate image: a path relative to ``media_root`` or image data (an
     empty or null value = no image). With ``columns`` and no ``corpus`` it must be one of
@@ -175,6 +186,16 @@ class CandidateSpec(StrictModel):
     video_template: str | None = None
     """Jinja template rendering the candidate video's path relative to ``media_root``: a folder
     of frames or a video file (empty result = no video)."""
+    audio_template: str | None = None
+    """Jinja template rendering the candidate audio file's path relative to ``media_root`` (empty
+    result = no audio)."""
+    audio_column: str | None = None
+    """Column holding the candidate audio: a path relative to ``media_root`` or audio data (bytes, or a
+    ``{bytes, path}`` mapping as parquet stores a ``datasets.Audio`` column: bytes when present,
+    as the reference reads them); an empty or null value = no audio. Instead of ``audio_template``."""
+    audio_window_template: str | None = None
+    """Jinja rendering the audio window as a JSON list ``[start, end]`` in seconds (``end`` may be
+    null: to the end of the file; use ``| tojson``); empty = the whole file. Needs an audio source."""
     id_template: str
     """Jinja template for the candidate id. Candidates are de-duplicated by id across the task,
     first occurrence wins, exactly as the reference does with its ``cand_name``."""
@@ -197,7 +218,31 @@ class CandidateSpec(StrictModel):
             raise ValueError("give image_template or image_column (with image_file_template), not both")
         if self.image_file_template is not None and self.image_column is None:
             raise ValueError("image_file_template needs image_column (the image data used when the file is absent)")
+        _check_audio_sources(self.audio_template, self.audio_column, self.audio_window_template)
         return self
+
+
+def _check_audio_sources(template: str | None, column: str | None, window: str | None) -> None:
+    if template is not None and column is not None:
+        raise ValueError("give audio_column or audio_template, not both")
+    if window is not None and template is None and column is None:
+        raise ValueError("audio_window_template needs audio_template or audio_column")
+
+
+class AudioSpec(StrictModel):
+    """How audio inputs are decoded, as the reference's collator does; recorded with the results."""
+
+    sample_rate: int = Field(default=16000, ge=1000, le=192000)
+    """Rate every clip is resampled to (Hz), with torchaudio's default windowed-sinc resampler."""
+    max_seconds: float = Field(default=10.24, gt=0, le=3600)
+    """Head crop: the first ``int(max_seconds * sample_rate)`` samples are kept. The reference's
+    default is 1024 x 160 samples = 10.24 s (its ``--audio_max_seconds`` sets it; the MMEB-V3
+    reproduction kit uses 30)."""
+    min_seconds: float = Field(default=0.025, ge=0)
+    """A clip shorter than ``int(sample_rate * min_seconds)`` samples is dropped: the input is
+    encoded without its audio, as the reference does with clips under 25 ms."""
+    channels: Literal["mean"] = "mean"
+    """``mean``: several channels are averaged to one (the reference's mono rule)."""
 
 
 class VideoSpec(StrictModel):
@@ -346,7 +391,8 @@ class MetricSpec(StrictModel):
         return self
 
 
-Modality = Literal["image", "video", "visdoc", "text", "tool"]
+Modality = Literal["image", "video", "visdoc", "text", "audio", "tool", "gui", "memory"]
+"""MMEB-V3's eight categories (report_score_v3.py's modalities); MMEB-V2 uses the first three."""
 
 
 class TaskSpec(StrictModel):
@@ -371,8 +417,8 @@ class TaskSpec(StrictModel):
     description: str = ""
     """Free text shown by ``harness tasks``."""
     modality: Modality
-    """Modality bucket used for the leaderboard means: image, video, visdoc, text or tool
-    (MMEB-V3's tool-document retrieval, reported as its own category)."""
+    """Modality bucket used for the leaderboard means: image, video, visdoc, text, audio, tool, gui
+    or memory (MMEB-V3 reports each as its own category)."""
     meta_task: None = None
     """Not a task key any more: a task's meta-task (e.g. ``I-CLS``) is the group file with
     ``meta_task: true`` that lists it, so membership is written once. Setting it is an error that
@@ -398,6 +444,8 @@ class TaskSpec(StrictModel):
     """Metrics and main score (all defaults when left out)."""
     video: VideoSpec = Field(default_factory=VideoSpec)
     """Frame sampling of video inputs (all defaults when left out)."""
+    audio: AudioSpec = Field(default_factory=AudioSpec)
+    """Decoding of audio inputs (all defaults when left out)."""
 
     @field_validator("format_version")
     @classmethod

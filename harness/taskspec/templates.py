@@ -21,13 +21,13 @@ from typing import Any, cast
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SecurityError
 
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER
+from harness.inputs import AUDIO_MARKER, IMAGE_MARKER, VIDEO_MARKER
 from harness.taskspec.limits import TEMPLATE_MAX_CHARS
 from harness.taskspec.template_budget import TemplateError, begin_render, end_render
 from harness.taskspec.template_json import dumpjson, fromjson
 from harness.taskspec.template_sandbox import BoundedEnvironment
 
-__all__ = ["IMAGE_MARKER", "VIDEO_MARKER", "TemplateError", "check_template", "render"]
+__all__ = ["AUDIO_MARKER", "IMAGE_MARKER", "VIDEO_MARKER", "TemplateError", "check_template", "render"]
 
 
 def _basename(path: str) -> str:
@@ -65,7 +65,7 @@ _ENV = BoundedEnvironment(
     keep_trailing_newline=True,
     autoescape=False,  # prompts are plain text, not HTML
 )
-_ENV.globals.update(IMAGE=IMAGE_MARKER, VIDEO=VIDEO_MARKER)
+_ENV.globals.update(IMAGE=IMAGE_MARKER, VIDEO=VIDEO_MARKER, AUDIO=AUDIO_MARKER)
 
 
 @lru_cache(maxsize=4096)
@@ -129,6 +129,6 @@ def _one_line(error: object) -> str:
 
 def _undefined_message(error: UndefinedError, variables: Mapping[str, Any]) -> str:
     # ``row`` holding the whole row (a mapping) is not a column of its own.
-    hidden = {"IMAGE", "VIDEO", *(["row"] if isinstance(variables.get("row"), Mapping) else [])}
+    hidden = {"IMAGE", "VIDEO", "AUDIO", *(["row"] if isinstance(variables.get("row"), Mapping) else [])}
     available = ", ".join(sorted(k for k in variables if k not in hidden))
     return f"{error.message} (columns: {available})"

@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
+from harness.inputs import AUDIO_MARKER, IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import open_image
 from harness.models.base import register_model
 from harness.models.checkpoint import (
@@ -134,4 +134,4 @@ class ColVisionRetriever:
 
 def _query_text(text: str) -> str:
     """The text of a text-only input; media markers carry no media here, so they are dropped."""
-    return text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").strip()
+    return text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").replace(AUDIO_MARKER, "").strip()

@@ -22,7 +22,7 @@ from PIL import Image
 
 from harness.encoder_metadata import EncoderMetadata
 from harness.errors import ModelError
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
+from harness.inputs import AUDIO_MARKER, IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import image_size
 from harness.media.video import load_video_frames, sampled_frame_size
 from harness.models.base import register_model
@@ -77,7 +77,7 @@ def gme_prompt(text: str, has_visual: bool, system_prompt: str = DEFAULT_SYSTEM_
 
 def strip_markers(text: str) -> str:
     """The text without the media markers; GME puts the vision block first, whatever the template said."""
-    return text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").lstrip()
+    return text.replace(IMAGE_MARKER, "").replace(VIDEO_MARKER, "").replace(AUDIO_MARKER, "").lstrip()
 
 
 def middle_frame(frames: Sequence[Image.Image]) -> Image.Image:

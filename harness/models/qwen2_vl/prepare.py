@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from harness.inputs import IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
+from harness.inputs import AUDIO_MARKER, IMAGE_MARKER, VIDEO_MARKER, EncodeInput, Side
 from harness.media.image import image_size
 from harness.media.video import first_frame_size
 from harness.models.qwen2_vl.preprocess import load_image, load_video, loaded_size, video_frame_size
@@ -36,7 +36,7 @@ class VLM2VecPreparer:
         """The text the tokenizer sees: media markers as Qwen2-VL's pad tokens, an empty text as one
         pad token (alone in a batch the model cannot run on nothing, and beside others an empty row
         would be all padding, its embedding depending on the batch)."""
-        text = item.text.replace(IMAGE_MARKER, IMAGE_TOKEN).replace(VIDEO_MARKER, VIDEO_TOKEN)
+        text = item.text.replace(IMAGE_MARKER, IMAGE_TOKEN).replace(VIDEO_MARKER, VIDEO_TOKEN).replace(AUDIO_MARKER, "")
         return text or self.processor.tokenizer.pad_token
 
     def prepare(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
