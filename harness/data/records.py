@@ -109,7 +109,11 @@ def build_task_data(
             _add_candidate(spec, context, {**row, "row": row, "cand": row}, row, data)
         data.sources["corpus"] = corpus.provenance
     data.sources.update(data_sources)
-    if qrels is not None:
+    if qrels is not None and getattr(spec.relevance, "unmatched", "error") == "score_zero":
+        data.unmatched_positive_rows = [
+            q.location for q in data.queries if any(d not in data.candidates for d in q.relevance)
+        ]
+    elif qrels is not None:
         check_qrels_documents(spec.task, qrels, data.candidates)
     else:
         _check_positives(spec, data)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.data.discovery import discovered_files
 from harness.data.sources import local_files
 from harness.taskspec.schema import DatasetSource, QrelsRelevance, TaskSpec
 
@@ -32,6 +33,11 @@ def _source_signature(source: DatasetSource, base: Path) -> dict[str, Any]:
     hub = {"path": source.path, "name": source.name, "split": source.split, "revision": source.revision}
     parts = [source] if source.subsets is None else _subset_parts(source)
     files: list[list[Any]] = []
+    if source.discover is not None:
+        real_base = Path(os.path.realpath(base))
+        for path in discovered_files(source.discover, base):
+            stat = path.stat()
+            files.append([str(path.relative_to(real_base)), stat.st_size, stat.st_mtime_ns])
     for part in parts:
         for path in local_files(part, base) if part.files else []:
             stat = path.stat()

@@ -52,6 +52,12 @@ def load_rows(
         return _filtered(load_rows(source.model_copy(update={"where": None}), data_basedir, mode), source.where, limit)
     if source.subsets is not None:
         return _load_subsets(source, data_basedir, mode, limit)
+    if source.discover is not None:
+        if mode == "hub":
+            raise DataError(f"discover.root '{source.discover.root}' is local data; it has no hub source")
+        from harness.data.discovered_tables import load_discovered  # it reads files with this module
+
+        return load_discovered(source.discover, data_basedir, limit)
     if source.rows is not None:
         rows = [dict(row) for row in source.rows[:limit]]
         return DatasetRows(

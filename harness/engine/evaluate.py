@@ -88,7 +88,8 @@ def evaluate_task(
     data = loaded_data.data
     _check_audio_accepted(spec.task, encoder, data)
     warnings: list[str] = []
-    num_excluded = _exclude_unscorable(spec.task, data)
+    keep_all = getattr(spec.relevance, "no_relevant", "exclude") == "score_zero"
+    num_excluded = _exclude_unscorable(spec.task, data, keep_all)
     duplicates, unmatched = _row_warnings(spec.task, data, warnings)
     encode = _SideEncoder(encoding_for(encoder), spec.task, data, options, progress, world, cache, clock)
     candidate_ids = list(data.candidates)
@@ -207,12 +208,14 @@ def _score_and_write(
     return metrics
 
 
-def _exclude_unscorable(task: str, data: TaskData) -> int:
-    """Drop the queries that have no relevant candidate; warn with their count."""
+def _exclude_unscorable(task: str, data: TaskData, keep_all: bool = False) -> int:
+    """Drop the queries that have no relevant candidate (unless ``keep_all``: they score 0); warn with their count."""
     scorable = [q for q in data.queries if q.relevance]
-    excluded = len(data.queries) - len(scorable)
     if not scorable:
         raise DataError(f"task '{task}': no query has a relevant candidate (check the qrels and query ids)")
+    if keep_all:
+        return 0
+    excluded = len(data.queries) - len(scorable)
     if excluded:  # counted in the score file as num_excluded, as the reference's visdoc files
         print(
             f"warning: task '{task}': {excluded} of {len(data.queries)} queries have no relevant document "

@@ -45,9 +45,65 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+class FolderDiscovery(StrictModel):
+    """Tables found by walking a folder, as MMEB-V3's memory parser does: every query file under
+    ``root`` (at any depth) is a sub-task, read with the qrels file beside it and the nearest
+    corpus file in its folder or one above (up to ``root``). Sub-tasks lacking either are
+    skipped. See :mod:`harness.data.discovery` and ``docs/data.md``."""
+
+    root: str
+    """Folder relative to ``--data_basedir``. A symlinked ``root`` is resolved (it must stay inside
+    ``--data_basedir``); symlinked folders below it are not walked; symlinked files must resolve
+    inside ``--data_basedir``."""
+    table: Literal["queries", "corpus", "qrels"]
+    """Which table this source is. ``queries``: each query row plus a ``discovered`` mapping
+    (``subtask``: the query file's folder relative to ``root``, ``""`` at the root; ``id``: the id
+    prefixed ``<subtask>::``; ``text``; ``instruction``). ``corpus``: each document row plus
+    ``discovered`` (``subtask``: the corpus file's folder; ``id``: prefixed with it; ``text``:
+    ``title`` + newline + text). ``qrels``: ``query-id``, ``corpus-id`` (both prefixed) and
+    ``score`` rows. Rows without an id or text are dropped, as the reference drops them (counted
+    in the provenance as ``dropped_rows``)."""
+    query_files: list[str] = Field(
+        default_factory=lambda: ["queries.jsonl", "query.jsonl", "queries.parquet", "query.parquet"]
+    )
+    """File names of query files, found at any depth: all of the first name (sorted by path), then
+    all of the next, and so on."""
+    qrels_files: list[str] = Field(
+        default_factory=lambda: ["qrels.tsv", "qrels.jsonl", "qrels.parquet", "qrels/test.jsonl", "qrels/test.parquet"]
+    )
+    """Qrels file beside a query file: the first that exists. ``.tsv`` lines are ``qid did score``
+    or ``qid Q0 did score``."""
+    corpus_files: list[str] = Field(
+        default_factory=lambda: ["corpus.jsonl", "corpus.parquet", "documents.jsonl", "documents.parquet"]
+    )
+    """Corpus file of a sub-task: the first that exists in its folder, else in each folder above
+    it up to ``root``. Every corpus file is read once; all sub-tasks rank against the pooled rows."""
+    instructions: str | None = None
+    """JSON file (relative to ``--data_basedir``) of ``{dataset: {subtask: instruction}}``; the
+    instruction of a sub-task is ``[instruction_key][<last segment of subtask>]``, else
+    ``[instruction_key][instruction_key]``, else (a sub-task at the root) the only one given,
+    else empty."""
+    instruction_key: str | None = None
+    """The dataset's key in ``instructions``."""
+
+    @field_validator("root", "instructions")
+    @classmethod
+    def _inside_basedir(cls, value: str | None) -> str | None:
+        return None if value is None else _check_relative(value, "discovery path")
+
+    @model_validator(mode="after")
+    def _instructions_need_a_key(self) -> FolderDiscovery:
+        if (self.instructions is None) != (self.instruction_key is None):
+            raise ValueError("give instructions and instruction_key together")
+        if self.instructions is not None and self.table != "queries":
+            raise ValueError("instructions belong to the queries table")
+        return self
+
+
 class DatasetSource(StrictModel):
     """Where a task's rows come from: a hub dataset, local files, or both (``--data_source`` picks
-    one), or rows written in the task file. Give at least one of ``path``, ``files`` and ``rows``."""
+    one), rows written in the task file, or tables found in a folder (``discover``). Give at
+    least one of ``path``, ``files``, ``rows`` and ``discover``."""
 
     path: str | None = None
     """Hub dataset id passed to ``datasets.load_dataset``, e.g. ``ziyjiang/MMEB_Test_Instruct``."""
@@ -72,6 +128,9 @@ class DatasetSource(StrictModel):
     Not combined with ``name`` or ``rows``."""
     subset_column: str = "subset"
     """Column added to every row of a multi-subset source, holding its subset name."""
+    discover: FolderDiscovery | None = None
+    """Instead of ``path``, ``files`` and ``rows``: the rows of a table found by walking a folder
+    under ``--data_basedir`` (local only, never the hub)."""
     where: dict[str, str | int | float | bool] | None = None
     """Keep only the rows whose columns equal these values (``{language: english}``), before
     ``num_rows`` and ``--limit`` count rows, as the reference filters ViDoRe-v2 queries by
@@ -89,7 +148,10 @@ class DatasetSource(StrictModel):
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DatasetSource:
-        if self.path is None and not self.files and self.rows is None:
+        if self.discover is not None:
+            if self.path is not None or self.files or self.rows is not None or self.subsets is not None:
+                raise ValueError("give discover alone, without path, files, rows or subsets")
+        elif self.path is None and not self.files and self.rows is None:
             raise ValueError("give a hub dataset 'path', local 'files' or inline 'rows'")
         if self.subsets is not None:
             if not self.subsets or len(set(self.subsets)) != len(self.subsets):
@@ -310,7 +372,7 @@ class CandidateFlagRelevance(StrictModel):
 class QrelsRelevance(StrictModel):
     """Graded relevance from a qrels dataset (BEIR style): query id, document id, grade. A query
     with no relevant document is left out of scoring and counted (``num_excluded`` in the score
-    file)."""
+    file), unless ``no_relevant: score_zero``."""
 
     kind: Literal["qrels"]
     """Selects this rule."""
@@ -332,6 +394,14 @@ class QrelsRelevance(StrictModel):
     grade_default: float | None = None
     """The grade of a qrels row that has none of the ``grade_column`` columns (binary qrels such as
     NanoBEIR's, which have only the two id columns); null: such a row is an error."""
+    no_relevant: Literal["exclude", "score_zero"] = "exclude"
+    """A query the qrels give no relevant document: ``exclude`` (left out of scoring, counted as
+    ``num_excluded``; MMEB-V2's visual documents) or ``score_zero`` (kept, every metric 0, as
+    MMEB-V3's memory parser and ``eval.py`` score it)."""
+    unmatched: UnmatchedPositive = "error"
+    """A qrels document that is no candidate of the task: ``error`` (naming the qrels row) or
+    ``score_zero`` (it stays relevant and is never retrieved, as the reference scores it; such
+    queries are counted as ``num_unmatched_positive_rows``)."""
 
     @field_validator("query_id_column", "doc_id_column", "grade_column")
     @classmethod
