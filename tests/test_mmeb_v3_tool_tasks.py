@@ -99,7 +99,9 @@ def relevance_of(row: dict[str, Any]) -> list[Any]:
 
 def test_every_reference_key_is_a_task_file():
     files = sorted(
-        p.relative_to(TOOL_DIR).with_suffix("").as_posix() for p in TOOL_DIR.rglob("*.yaml") if not p.name.startswith("_")
+        p.relative_to(TOOL_DIR).with_suffix("").as_posix()
+        for p in TOOL_DIR.rglob("*.yaml")
+        if not p.name.startswith("_")
     )
     assert files == sorted(name.removeprefix("toolde/") for name in TASKS)
     index = TaskIndex()
