@@ -97,7 +97,8 @@ class Qrels:
 
 
 def load_qrels(task: str, relevance: QrelsRelevance, data_basedir: Path, mode: DataSourceMode) -> Qrels:
-    """Read the qrels rows: keep grades > 0, the maximum grade of a repeated pair."""
+    """Read the qrels rows: keep grades > 0; a repeated pair keeps the maximum or the last grade
+    (``relevance.repeated``)."""
     try:
         table = load_rows(relevance.dataset, data_basedir, mode)
     except DataError as error:
@@ -117,9 +118,10 @@ def load_qrels(task: str, relevance: QrelsRelevance, data_basedir: Path, mode: D
                 )
         query_id, doc_id = id_text(row[query_column]), id_text(row[doc_column])
         documents = qrels.grades.setdefault(query_id, {})
-        documents[doc_id] = max(grade, documents.get(doc_id, grade))
+        documents[doc_id] = grade if relevance.repeated == "last" else max(grade, documents.get(doc_id, grade))
         qrels.locations.setdefault((query_id, doc_id), location)
-        qrels.raw_ids.setdefault(query_id, {}).setdefault(doc_id, row[doc_column])
+        raw = str(row[doc_column]) if relevance.reference_ids == "text" else row[doc_column]
+        qrels.raw_ids.setdefault(query_id, {}).setdefault(doc_id, raw)
     return qrels
 
 

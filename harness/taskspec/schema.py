@@ -355,6 +355,9 @@ class IdsTemplateRelevance(StrictModel):
     unmatched: UnmatchedPositive = "error"
     """As for ``id_template``: a listed positive missing from the candidates is an error, or
     (``score_zero``) counted and left to score nothing."""
+    no_relevant: Literal["exclude", "score_zero"] = "exclude"
+    """A row whose list is empty: ``exclude`` (left out of scoring, counted as ``num_excluded``) or
+    ``score_zero`` (kept, every metric 0, as MMEB-V3's ``eval.py`` scores a query with no labels)."""
 
 
 class CandidateFlagRelevance(StrictModel):
@@ -390,10 +393,18 @@ class QrelsRelevance(StrictModel):
     grade_column: str | list[str] = "score"
     """Qrels column holding the grade, or a list of columns: the first one the row has (present,
     whatever its value, as the reference's ``row.get("label", row.get("score", 1))``). Rows with
-    grade <= 0 are dropped, and of duplicate (query, document) pairs the highest grade is kept."""
+    grade <= 0 are dropped; a repeated (query, document) pair follows ``repeated``."""
     grade_default: float | None = None
     """The grade of a qrels row that has none of the ``grade_column`` columns (binary qrels such as
     NanoBEIR's, which have only the two id columns); null: such a row is an error."""
+    repeated: Literal["max", "last"] = "max"
+    """Of a repeated (query, document) pair with grades > 0: keep the highest grade (``max``, as
+    MMEB-V2's ``load_qrels_mapping``) or the last one read (``last``, as MMEB-V3's text parser's
+    plain dict assignment)."""
+    reference_ids: Literal["as_stored", "text"] = "as_stored"
+    """How the reference holds the document ids whose ``set()`` decides its grade pairing
+    (``--metrics_compat reference``): as the qrels store them (``as_stored``: an int stays an int,
+    MMEB-V2's visual-document parsers) or as text (``text``: ``str(id)``, MMEB-V3's text parser)."""
     no_relevant: Literal["exclude", "score_zero"] = "exclude"
     """A query the qrels give no relevant document: ``exclude`` (left out of scoring, counted as
     ``num_excluded``; MMEB-V2's visual documents) or ``score_zero`` (kept, every metric 0, as
