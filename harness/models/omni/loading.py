@@ -77,7 +77,9 @@ def build_processor(settings: OmniSettings) -> Any:
     }
     source = settings.pretrained
     image_processor = load_part(AutoImageProcessor, source, "image processor", backend="pil", **bounds, **common)
-    video_processor = load_part(AutoVideoProcessor, source, "video processor", do_sample_frames=False, **bounds, **common)
+    video_processor = load_part(
+        AutoVideoProcessor, source, "video processor", do_sample_frames=False, **bounds, **common
+    )
     feature_extractor = load_part(AutoFeatureExtractor, source, "audio feature extractor", **common)
     tokenizer = load_tokenizer(source, **common)
     tokenizer.padding_side = "left"

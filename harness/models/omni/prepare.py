@@ -63,7 +63,10 @@ class OmniPreparer:
         """The processor's tensors for one batch (left-padded; media in row order)."""
         waves = [self._audio(item.audio) if item.audio is not None else None for item in inputs]
         prompts = [self.prompt(item, wave is not None) for item, wave in zip(inputs, waves, strict=True)]
-        has_media = [item.image is not None or item.video is not None or wave is not None for item, wave in zip(inputs, waves, strict=True)]
+        has_media = [
+            item.image is not None or item.video is not None or wave is not None
+            for item, wave in zip(inputs, waves, strict=True)
+        ]
         media_rows = [i for i, media in enumerate(has_media) if media]
         text_rows = [i for i, media in enumerate(has_media) if not media]
         parts: list[tuple[list[int], dict[str, Any]]] = []
@@ -88,7 +91,8 @@ class OmniPreparer:
             [self._padded(frame) for frame in load_video_frames(item.video)] for item in items if item.video is not None
         ]
         audio = [wave for row in rows if (wave := waves[row]) is not None]
-        # The pixel bounds are the image and video processors' own (set when the processor is built).
+        # Passed in the call (as the reference does): the omni processor's own video defaults differ.
+        size = self.size
         batch = self.processor(
             text=[prompts[row] for row in rows],
             images=images or None,
@@ -96,10 +100,16 @@ class OmniPreparer:
             audio=audio or None,
             return_tensors="pt",
             text_kwargs={"padding": True, "truncation": False},
-            videos_kwargs={"do_sample_frames": False},
+            images_kwargs={"size": size},
+            videos_kwargs={"size": size, "do_sample_frames": False},
             audio_kwargs={"max_length": AUDIO_MAX_SAMPLES, "sampling_rate": self.feature_rate},
         )
         return {key: batch[key] for key in MODEL_INPUTS if key in batch}
+
+    @property
+    def size(self) -> dict[str, int]:
+        """The pixel bounds, as the image and video processors take them."""
+        return {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
 
     @property
     def feature_rate(self) -> int:
@@ -166,7 +176,7 @@ class OmniPreparer:
             patches = image_processor.get_number_of_image_patches(height, width, {})
             return int(patches) // image_processor.merge_size**2
         video_processor = self.processor.video_processor
-        patches = video_processor.get_num_of_video_patches(frames, height, width, {})
+        patches = video_processor.get_num_of_video_patches(frames, height, width, {"size": self.size})
         return int(patches) // video_processor.merge_size**2
 
 
