@@ -4,7 +4,9 @@ Served ``model_type`` values: ``qwen2_5_omni_thinker`` (e5-omni, LCO-Embedding-O
 ``nvomniembed`` (Omni-Embed-Nemotron, whose checkpoint code subclasses the thinker's config and
 model and only makes the text decoder bidirectional: the adapter does that itself, so the
 checkpoint's code is never needed or run). The config is read as a ``Qwen2_5OmniThinkerConfig``
-from ``config.json``, without ``AutoConfig``'s remote-code lookup.
+from ``config.json``, without ``AutoConfig``'s remote-code lookup. ``trust_remote_code`` (off by
+default) is only handed to the tokenizer / processor loaders: a checkpoint whose tokenizer or
+processor really is custom code needs ``trust_remote_code=true`` in ``--model_args``, given by the user.
 """
 
 from __future__ import annotations
