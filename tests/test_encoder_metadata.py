@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
-from tiny_checkpoints import GOLDEN_QWEN2VL, tiny_bert, tiny_clip, tiny_colpali, tiny_colqwen2, tiny_siglip
+from tiny_checkpoints import (
+    GOLDEN_QWEN2VL,
+    tiny_bert,
+    tiny_clip,
+    tiny_colpali,
+    tiny_colqwen2,
+    tiny_qwen2_5_omni,
+    tiny_siglip,
+)
 
 from harness.errors import ModelError
 from harness.models import (
@@ -50,6 +58,11 @@ ADAPTERS: dict[str, tuple[Callable[[Path], Path], dict[str, Any], set[str]]] = {
     "text_encoder": (tiny_bert, {}, {"pooling"}),
     "colqwen2": (tiny_colqwen2, {}, {"query_prefix", "visual_prompt_prefix", "text_beside_images"}),
     "colpali": (tiny_colpali, {}, {"query_prefix", "visual_prompt_prefix", "text_beside_images"}),
+    "omni": (
+        tiny_qwen2_5_omni,
+        {},
+        {"backbone", "pooling", "prompt", "video", "image_backend", "positions", "details"},
+    ),
 }
 
 

@@ -213,3 +213,83 @@ def as_pickle_checkpoint(source: Path, folder: Path) -> Path:
     torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
     (folder / "model.safetensors").unlink()
     return folder
+
+
+OMNI_SPECIAL_TOKENS = {
+    "image_token": "<|IMAGE|>",
+    "audio_token": "<|AUDIO|>",
+    "video_token": "<|VIDEO|>",
+    "vision_bos_token": "<|vision_bos|>",
+    "vision_eos_token": "<|vision_eos|>",
+    "audio_bos_token": "<|audio_bos|>",
+    "audio_eos_token": "<|audio_eos|>",
+}
+"""Qwen2.5-Omni's media tokens, added to the golden tokenizer as ids 507-513 in this order."""
+OMNI_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'image' %}<|vision_bos|><|IMAGE|><|vision_eos|>"
+    "{% elif content['type'] == 'audio' %}<|audio_bos|><|AUDIO|><|audio_eos|>"
+    "{% elif content['type'] == 'video' %}<|vision_bos|><|VIDEO|><|vision_eos|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+"""The layout of Qwen2.5-Omni's published chat template (default system turn; media blocks by type)."""
+
+
+def tiny_qwen2_5_omni(folder: Path) -> Path:
+    """A Qwen2.5-Omni thinker: 2-layer text model (64 wide), vision tower (patch 14, merge 2) and a
+    2-layer audio tower on 128 mel bins; the golden tokenizer with the omni media tokens, a Whisper
+    feature extractor, the golden Qwen2-VL image and video processor settings."""
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        Qwen2_5OmniProcessor,
+        Qwen2_5OmniThinkerConfig,
+        Qwen2_5OmniThinkerForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+        WhisperFeatureExtractor,
+    )
+
+    tokenizer = AutoTokenizer.from_pretrained(GOLDEN_QWEN2VL, extra_special_tokens=OMNI_SPECIAL_TOKENS)
+    text = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3], "rope_type": "default"},
+        "pad_token_id": 500,
+        "eos_token_id": 502,
+    }
+    vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4, "out_hidden_size": 64}
+    vision.update(fullatt_block_indexes=[1], window_size=56, patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
+    audio = {"num_mel_bins": 128, "encoder_layers": 2, "encoder_attention_heads": 4, "encoder_ffn_dim": 64}
+    audio.update(d_model=32, output_dim=64, n_window=100, max_source_positions=1500)
+    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in OMNI_SPECIAL_TOKENS.items()}
+    config = Qwen2_5OmniThinkerConfig(
+        text_config=text,
+        vision_config=vision,
+        audio_config=audio,
+        image_token_index=ids["image_token"],
+        audio_token_index=ids["audio_token"],
+        video_token_index=ids["video_token"],
+        vision_start_token_id=ids["vision_bos_token"],
+        vision_end_token_id=ids["vision_eos_token"],
+        audio_start_token_id=ids["audio_bos_token"],
+        audio_end_token_id=ids["audio_eos_token"],
+    )
+    torch.manual_seed(0)
+    Qwen2_5OmniThinkerForConditionalGeneration(config).save_pretrained(folder)
+    processor = Qwen2_5OmniProcessor(
+        image_processor=Qwen2VLImageProcessor.from_pretrained(GOLDEN_QWEN2VL),
+        video_processor=Qwen2VLVideoProcessor.from_pretrained(GOLDEN_QWEN2VL),
+        feature_extractor=WhisperFeatureExtractor(feature_size=128),
+        tokenizer=tokenizer,
+        chat_template=OMNI_CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(folder)
+    return folder

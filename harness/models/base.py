@@ -69,7 +69,7 @@ class StagedEncoder(Encoder, Protocol):
 
 def accepts_audio(encoder: object) -> bool:
     """Whether an adapter encodes audio inputs: its ``accepts_audio`` attribute, True only when set
-    so. No built-in adapter does; the engine refuses a task with audio before encoding (one line
+    so. Only the ``omni`` adapter does; the engine refuses a task with audio before encoding (one line
     naming the adapter and the task), so each adapter need not check its inputs itself."""
     return getattr(encoder, "accepts_audio", False) is True
 
@@ -147,6 +147,7 @@ def create_encoder(name: str, model_args: Mapping[str, Any], device: str) -> Any
 
 _BUILTIN_ADAPTER_MODULES = (
     "harness.models.qwen2_vl",
+    "harness.models.omni",
     "harness.models.dual_encoder",
     "harness.models.text_encoder",
     "harness.models.late_interaction.colvision",
