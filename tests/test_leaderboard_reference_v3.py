@@ -112,3 +112,29 @@ def test_written_entries_validate_and_hand_added_ones_stay(source: Path, tmp_pat
 def test_name_key_ignores_case_and_punctuation():
     assert name_key("BRIGHT earth science") == name_key(["text", "BRIGHT/earth_science"][1])
     assert name_key("GAE-guiact-q2s") == name_key("GAE-GUIAct_q2s")
+
+
+COMMITTED = Path(__file__).resolve().parent.parent / "leaderboard" / "entries" / "mmeb_v3@paper"
+
+
+def test_committed_v3_entries_name_built_in_tasks_and_give_the_published_category_means():
+    from harness.leaderboard.files import load_entry
+    from harness.taskspec import TaskIndex
+
+    index = TaskIndex()
+    entries = {load_entry(path).model.name: load_entry(path) for path in sorted(COMMITTED.glob("*.json"))}
+    assert len(entries) == 7
+    for entry in entries.values():
+        for modality, tasks in entry.scores.items():
+            for task, result in tasks.items():
+                spec = index.tasks[task].spec
+                assert (spec.modality, spec.metrics.main) == (modality, result.main_metric), task
+    # the reference's reproduction report and paper CSV averages (x100, one decimal)
+    published = {
+        "Qwen3-VL-Embedding-2B": {"text": 39.2, "tool": 42.6, "memory": 28.4},
+        "Qwen3-VL-Embedding-8B": {"text": 42.5, "tool": 41.3, "memory": 22.8},
+        "Omni-Embed-Nemotron-3B": {"text": 38.6, "tool": 38.1, "memory": 32.3, "image": 43.9, "video": 41.3},
+    }
+    for model, means in published.items():
+        for modality, value in means.items():
+            assert round(100 * entries[model].aggregates.modalities[modality], 1) == value, (model, modality)
