@@ -96,7 +96,9 @@ def _chromium(args: list[str], url: str, tmp_path: Path) -> subprocess.Completed
 def test_site_has_index_and_the_json(site):
     out, entries = site
     summary = json.loads((out / "leaderboard.json").read_text())
-    assert len(summary["entries"]) == len(entries) == 33  # 24 MMEB-V2 reference entries, 7 MMEB-V3 paper entries, 2 added here
+    assert (
+        len(summary["entries"]) == len(entries) == 33
+    )  # 24 MMEB-V2 reference entries, 7 MMEB-V3 paper entries, 2 added here
     for item in summary["entries"]:
         assert json.loads((out / item["file"]).read_text())["schema_version"] == "2.0"
     urls = set(re.findall(r"[a-z]+://[^\"' <]*", (out / "index.html").read_text()))
