@@ -264,5 +264,6 @@ def test_tasks_command_with_a_broken_user_file_fails_with_one_line(tmp_path: Pat
     err = capsys.readouterr().err
 
     assert err.strip().splitlines() == [
-        f"error: {path}:3: modality: Input should be 'image', 'video', 'visdoc', 'text', 'audio', 'tool', 'gui' or 'memory'"
+        f"error: {path}:3: modality: Input should be "
+        "'image', 'video', 'visdoc', 'text', 'audio', 'tool', 'gui' or 'memory'"
     ]
