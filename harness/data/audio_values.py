@@ -46,11 +46,23 @@ def audio_window(text: str) -> tuple[float, float | None] | None:
         raise ValueError(f"must render a JSON list [start, end], got {text[:80]!r}")
     start, end = value
     if not _seconds(start) or (end is not None and not _seconds(end)):
-        raise ValueError(f"start and end must be finite seconds >= 0 (end may be null), got {text[:80]!r}")
+        raise ValueError(
+            f"start and end must be seconds in [0, {MAX_WINDOW_SECONDS:g}] (end may be null), got {text[:80]!r}"
+        )
     if end is not None and end <= start:
         raise ValueError(f"end {end} is not after start {start}")
     return float(start), None if end is None else float(end)
 
 
+MAX_WINDOW_SECONDS = 1e7
+"""Largest window bound (about 116 days): beyond it, seconds times a sample rate overflows nothing
+useful; a larger value is an error, never a traceback."""
+
+
 def _seconds(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_WINDOW_SECONDS
+    )

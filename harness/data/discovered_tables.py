@@ -156,25 +156,49 @@ _Grades = dict[tuple[str, str], tuple[float, str]]
 def _read_tsv_qrels(path: Path) -> _Grades:
     """``qid did score`` or ``qid Q0 did score`` lines (tab-separated, else any whitespace)."""
     grades: _Grades = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            parts = line.split("\t")
-            if len(parts) < 3:
-                parts = line.split()
-            if len(parts) < 3:
-                raise DataError(f"{path}:{number}: a qrels line needs 'qid did score' or 'qid Q0 did score'")
-            if len(parts) >= 4 and parts[1].upper() == "Q0":
-                query_id, doc_id, value = parts[0], parts[2], parts[3]
-            else:
-                query_id, doc_id, value = parts[0], parts[1], parts[2]
-            grade = _number(value)
-            if grade is None and number == 1:  # a header line such as "query-id corpus-id score"
-                continue
-            _keep(grades, query_id, doc_id, grade, f"{path}:{number}")
+    try:
+        lines = _bounded_lines(path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read the qrels ({_reason(error)})") from None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = line.split("\t")
+        if len(parts) < 3:
+            parts = line.split()
+        if len(parts) < 3:
+            raise DataError(f"{path}:{number}: a qrels line needs 'qid did score' or 'qid Q0 did score'")
+        if len(parts) >= 4 and parts[1].upper() == "Q0":
+            query_id, doc_id, value = parts[0], parts[2], parts[3]
+        else:
+            query_id, doc_id, value = parts[0], parts[1], parts[2]
+        grade = _number(value)
+        if grade is None and number == 1:  # a header line such as "query-id corpus-id score"
+            continue
+        _keep(grades, query_id, doc_id, grade, f"{path}:{number}")
     return grades
+
+
+MAX_TSV_LINE_BYTES = 1 << 20
+"""Longest qrels.tsv line read (1 MiB); a longer one is refused rather than held whole."""
+
+
+def _bounded_lines(path: Path) -> list[str]:
+    """The file's lines as text, each at most :data:`MAX_TSV_LINE_BYTES` (bytes read bounded per line)."""
+    lines: list[str] = []
+    with path.open("rb") as handle:
+        while raw := handle.readline(MAX_TSV_LINE_BYTES + 1):
+            if len(raw) > MAX_TSV_LINE_BYTES:
+                raise DataError(f"{path}:{len(lines) + 1}: a qrels line of more than {MAX_TSV_LINE_BYTES:,} bytes")
+            lines.append(raw.decode("utf-8"))
+    return lines
+
+
+def _reason(error: OSError | UnicodeDecodeError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 at byte {error.start}"
+    return error.strerror or str(error)
 
 
 def _read_table_qrels(sub: SubTask, base: Path) -> _Grades:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,9 +191,14 @@ def _first_file(base: Path, candidates: Sequence[Path]) -> Path | None:
 
 def _inside(base: Path, path: Path, what: str) -> Path:
     """``path`` with its symlinks resolved, refused when that leaves ``base``."""
-    real = Path(os.path.realpath(path))
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+    except OSError as error:  # a symlink loop, a dangling link
+        raise DataError(f"{what} {path} cannot be resolved: {error.strerror or error}") from None
     if real != base and base not in real.parents:
         raise DataError(f"{what} {path} resolves to {real}, outside --data_basedir {base}")
+    if not (real.is_dir() or stat.S_ISREG(real.stat().st_mode)):
+        raise DataError(f"{what} {path} is neither a folder nor a regular file")
     return real
 
 

@@ -491,6 +491,8 @@ class _RowContext:
                 window = audio_window(self.render(key, side.audio_window_template, variables))
             except ValueError as error:
                 raise self.error(key, str(error)) from None
+            if window is not None and isinstance(source, AudioData):
+                raise self.error(key, "a window needs an audio file: the reference reads in-memory audio whole")
         start, end = window if window is not None else (0.0, None)
         return AudioRef(source, start, end, spec.sample_rate, spec.max_seconds, spec.min_seconds)
 

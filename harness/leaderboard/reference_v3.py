@@ -40,6 +40,8 @@ AUDIO_MODEL = "Omni-Embed-Nemotron-3B"
 """The one model the audio table reports (its ``paper hit@1`` column)."""
 MAX_TABLE_BYTES = 1 << 20
 """Largest CSV table read (the largest published one is about 8 KB)."""
+MAX_TABLES = 256
+"""Most tables one import reads (the reference publishes 27)."""
 _PAPER = re.compile(r"^(?P<model>.+) \(paper\)$")
 _AVERAGE = re.compile(r"\bavg\b", re.IGNORECASE)
 """Rows of averages (``AVG (n=35)``, ``PAPER category avg (...)``): recomputed, never imported."""
@@ -76,18 +78,27 @@ def task_lookup(catalogue: Mapping[str, TaskInfo]) -> dict[str, str]:
 
 def read_table(path: Path) -> list[dict[str, str]]:
     """The rows of one published table (comment lines starting with ``#`` skipped), bounded."""
+    raw = table_bytes(path)
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise EntryError(f"{path}: cannot read ({error.strerror or error})") from None
-    if len(raw) > MAX_TABLE_BYTES:
-        raise EntryError(f"{path}: {len(raw):,} bytes, over the limit of {MAX_TABLE_BYTES:,} for a score table")
-    try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark is no part of the first column's name
     except UnicodeDecodeError as error:
         raise EntryError(f"{path}: not UTF-8 (byte {error.start})") from None
     lines = [line for line in text.splitlines() if not line.lstrip('"').startswith("#")]
-    return list(csv.DictReader(io.StringIO("\n".join(lines))))
+    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    if "dataset" not in (reader.fieldnames or []):
+        raise EntryError(f"{path}: no 'dataset' column (columns: {', '.join(reader.fieldnames or [])})")
+    return list(reader)
+
+
+def table_bytes(path: Path) -> bytes:
+    """The bytes of one table, its size checked before it is read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_TABLE_BYTES:
+            raise EntryError(f"{path}: {size:,} bytes, over the limit of {MAX_TABLE_BYTES:,} for a score table")
+        return path.read_bytes()
+    except OSError as error:
+        raise EntryError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def import_v3_tables(source: Path, catalogue: Mapping[str, TaskInfo]) -> V3Import:
@@ -100,6 +111,8 @@ def import_v3_tables(source: Path, catalogue: Mapping[str, TaskInfo]) -> V3Impor
     tables = sorted(p for p in source.rglob("*_paper_vs_repro.csv") if _FILE.match(p.name))
     if not tables:
         raise EntryError(f"{source}: no */*_paper_vs_repro.csv score tables")
+    if len(tables) > MAX_TABLES:
+        raise EntryError(f"{source}: {len(tables)} score tables, over the limit of {MAX_TABLES}")
     lookup = task_lookup(catalogue)
     result = V3Import()
     scores: dict[str, dict[str, dict[str, TaskResult]]] = {}  # model -> modality -> task
@@ -107,12 +120,12 @@ def import_v3_tables(source: Path, catalogue: Mapping[str, TaskInfo]) -> V3Impor
     unmatched: dict[str, set[str]] = {}
     digest = hashlib.sha256()
     for path in tables:
-        digest.update(path.read_bytes())
         match = _FILE.match(path.name)
         assert match is not None
         category = match.group("category")
         if category == "omniset":  # a diagnostic outside the 190 tasks
             continue
+        digest.update(table_bytes(path))
         for row_number, row in enumerate(read_table(path), start=2):
             name = (row.get("dataset") or "").strip()
             if not name or _AVERAGE.search(name):
@@ -134,6 +147,8 @@ def import_v3_tables(source: Path, catalogue: Mapping[str, TaskInfo]) -> V3Impor
     result.unmatched = {category: sorted(names) for category, names in sorted(unmatched.items())}
     for model, by_modality in sorted(scores.items()):
         result.entries.append(_entry(model, by_modality, digest.hexdigest()))
+    if not result.entries:
+        raise EntryError(f"{source}: no paper scores found (no '<Model> (paper)' column with values)")
     return result
 
 
@@ -147,9 +162,9 @@ def _paper_values(path: Path, row_number: int, row: Mapping[str, str], category:
     """(model, value ×100) of the row's paper columns; empty cells are no score."""
     columns = {AUDIO_MODEL: "paper hit@1"} if category == "audio" else {}
     for column in row:
-        match = _PAPER.match(column or "")
+        match = _PAPER.match((column or "").strip())
         if match:
-            columns[match.group("model")] = column
+            columns[match.group("model").strip()] = column
     values = []
     for model, column in columns.items():
         cell = (row.get(column) or "").strip()
@@ -197,7 +212,12 @@ def write_v3_entries(result: V3Import, root: Path) -> list[Path]:
     """Write ``result``'s entries under ``root``'s ``mmeb_v3@paper`` folder (replaced as a whole;
     entries added there by hand are kept)."""
     target = root / ENTRIES_DIR / Benchmark(name=BENCHMARK, version=VERSION).key()
-    texts = {f"{entry_slug(entry)}.json": entry_text(entry) for entry in result.entries}
+    texts: dict[str, str] = {}
+    for entry in result.entries:
+        name = f"{entry_slug(entry)}.json"
+        if name.casefold() in {n.casefold() for n in texts}:
+            raise EntryError(f"models {entry.model.name!r} and another one would share the entry file {name}")
+        texts[name] = entry_text(entry)
 
     def build(staging: Path) -> None:
         for kept in hand_added_entries(target):

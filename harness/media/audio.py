@@ -113,12 +113,23 @@ def min_samples(ref: AudioRef) -> int:
     return int(ref.sample_rate * ref.min_seconds)
 
 
+MAX_DECODED_SAMPLES = 64 * 1024 * 1024
+"""Most samples (frames x channels) decoded for one clip: 256 MiB of float32. 300 s of 8-channel
+192 kHz audio fits; memory is bounded by this, not by the file's rate or channel count."""
+
+
 def load_audio(ref: AudioRef) -> np.ndarray | None:
     """The mono float32 waveform of ``ref`` at ``ref.sample_rate``, head-cropped; None when the clip
     is shorter than ``min_seconds`` (the reference encodes such an input without audio)."""
     info = audio_info(ref.source)
     offset, count = frames_to_decode(ref, info)
     name = audio_name(ref.source)
+    if count * max(1, info.channels) > MAX_DECODED_SAMPLES:
+        raise MediaError(
+            f"audio {name}: {count:,} frames x {info.channels} channels to decode, over the limit of "
+            f"{MAX_DECODED_SAMPLES:,} samples (an extreme sample rate or channel count)",
+            name,
+        )
     sf = _soundfile(name)
     try:
         with sf.SoundFile(_readable(ref.source)) as handle:

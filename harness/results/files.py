@@ -67,6 +67,11 @@ def output_file(output_dir: Path, name: str) -> Path:
     target = Path(os.path.normpath(base / name))
     if base not in target.parents:
         raise OutputPathError(f"result file {name!r} would be written outside {output_dir}")
+    if "/" in name:  # a sub-folder that is a symlink must not lead out of the folder
+        real_base = os.path.realpath(base)
+        real_parent = os.path.realpath(target.parent)
+        if real_parent != real_base and not real_parent.startswith(real_base + os.sep):
+            raise OutputPathError(f"result file {name!r} would be written outside {output_dir} (through a symlink)")
     return output_dir / name
 
 

@@ -200,7 +200,7 @@ def claim_output_folder(
             raise OutputPathError(_foreign_message(path, previous, settings, leftovers))
         kept = previous if resumed else None
         for leftover in leftovers if kept is None else [ENTRY_FILE]:  # the entry is rebuilt at the end
-            (path / leftover).unlink(missing_ok=True)
+            output_file(path, leftover).unlink(missing_ok=True)  # checked: never a file outside the folder
         marker = RunMarker(
             run_id=uuid.uuid4().hex,
             fingerprint=fingerprint,
@@ -269,7 +269,10 @@ def _lock(path: Path) -> int:
 
 def _result_files(path: Path, previous: RunMarker | None) -> list[str]:
     """Files of an earlier run: those its marker lists and any with a result file name."""
-    names = {entry.name for entry in path.iterdir() if entry.is_file() and is_result_file(entry.name)}
+    names: set[str] = set()
+    for folder, _dirs, files in os.walk(path, followlinks=False):  # results of segmented task names too
+        relative = Path(os.path.relpath(folder, path))
+        names.update((relative / name).as_posix().removeprefix("./") for name in files if is_result_file(name))
     if previous is not None:
         names.update(name for name in previous.files if is_plain_relative(name) and (path / name).is_file())
     return sorted(names)

@@ -555,6 +555,17 @@ class TaskSpec(StrictModel):
             )
         return None
 
+    @model_validator(mode="after")
+    def _scored_zero_needs_the_v3_definitions(self) -> TaskSpec:
+        # Under vlm2vec-6e1e1d4 a query without relevant items recalls 1.0, so it would not score 0.
+        scored_zero = getattr(self.relevance, "no_relevant", "exclude") == "score_zero"
+        if scored_zero and self.metrics.definitions != "vlm2vec-44f991d":
+            raise ValueError(
+                "relevance.no_relevant: score_zero needs metrics.definitions vlm2vec-44f991d "
+                "(under vlm2vec-6e1e1d4 such a query would recall 1.0, not score 0)"
+            )
+        return self
+
 
 class GroupSpec(StrictModel):
     """A named set of tasks (or groups, or tags) with an explicit aggregation rule."""
