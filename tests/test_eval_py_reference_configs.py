@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_eval_py_compat import REFERENCE_FLAGS  # the reference's flags on the golden tiny checkpoint
 
 from harness.cli.reference_compat import main
 from harness.cli.reference_entries import NOTED_KEYS, PARSER_BASES, load_dataset_config
@@ -20,24 +21,6 @@ from harness.taskspec import TaskIndex
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "tests" / "data" / "reference_eval_configs"
 GOLDEN = ROOT / "tests" / "data" / "golden"
-REFERENCE_FLAGS = [
-    "--model_name",
-    str(GOLDEN / "tiny-qwen2vl"),
-    "--model_backbone",
-    "qwen2_vl",
-    "--per_device_eval_batch_size",
-    "16",
-    "--pooling",
-    "eos",
-    "--normalize",
-    "true",
-    "--data_basedir",
-    str(GOLDEN),
-    "--resize_min_pixels",
-    "3136",
-    "--resize_max_pixels",
-    "50176",
-]
 
 
 def entries(name: str) -> dict[str, dict]:

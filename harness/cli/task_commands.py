@@ -126,13 +126,7 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
         return f"group of {len(index.expand(loaded.spec.group))} tasks"
     spec = loaded.spec
     data = load_task_data(spec, args.data_basedir, args.data_source, args.limit).data  # the rows a run reads
-    images: dict[Path | ImageData, str] = {}  # image -> the first row that uses it
-    for query in data.queries:
-        if query.input.image is not None:
-            images.setdefault(query.input.image, query.location)
-    for candidate_id, candidate in data.candidates.items():
-        if candidate.image is not None:
-            images.setdefault(candidate.image, data.candidate_locations[candidate_id])
+    images: dict[Path | ImageData, str] = _first_uses(data, "image")
     for image in sorted(images, key=image_name):
         _check_decodable(image, spec.task, images[image])
     clips = _check_audio(spec.task, data)
@@ -151,15 +145,21 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
     return summary
 
 
+def _first_uses(data: TaskData, medium: str) -> dict[Any, str]:
+    """Each distinct ``image`` or ``audio`` of the task's inputs -> the first row that uses it."""
+    uses: dict[Any, str] = {}
+    for query in data.queries:
+        if getattr(query.input, medium) is not None:
+            uses.setdefault(getattr(query.input, medium), query.location)
+    for candidate_id, candidate in data.candidates.items():
+        if getattr(candidate, medium) is not None:
+            uses.setdefault(getattr(candidate, medium), data.candidate_locations[candidate_id])
+    return uses
+
+
 def _check_audio(task: str, data: TaskData) -> int:
     """Decode every distinct audio clip as a run would (bounded by its head crop); the count."""
-    clips: dict[AudioRef, str] = {}
-    for query in data.queries:
-        if query.input.audio is not None:
-            clips.setdefault(query.input.audio, query.location)
-    for candidate_id, candidate in data.candidates.items():
-        if candidate.audio is not None:
-            clips.setdefault(candidate.audio, data.candidate_locations[candidate_id])
+    clips: dict[AudioRef, str] = _first_uses(data, "audio")
     for clip, location in clips.items():
         try:
             load_audio(clip)

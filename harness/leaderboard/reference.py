@@ -165,18 +165,23 @@ def import_reference(source: Path, root: Path, catalogue: Mapping[str, TaskInfo]
         target = root / ENTRIES_DIR / Benchmark(name=BENCHMARK, version=score_set.version).key()
         planned[target] = {f"{entry_slug(entry)}.json": entry_text(entry) for entry in entries}
     for target, texts in planned.items():
-
-        def build(staging: Path, target: Path = target, texts: dict[str, str] = texts) -> None:
-            # Entries added by hand under a reference benchmark version are kept.
-            for kept in hand_added_entries(target):
-                if kept.name not in texts:
-                    shutil.copy2(kept, staging / kept.name)
-            for name, text in texts.items():
-                (staging / name).write_text(text, encoding="utf-8")
-
-        replace_folder(target, build)
-        report.written += [target / name for name in texts]
+        report.written += write_reference_folder(target, texts)
     return report
+
+
+def write_reference_folder(target: Path, texts: Mapping[str, str]) -> list[Path]:
+    """Replace ``target`` (one benchmark version's folder) by the entry files ``texts`` (file name ->
+    entry text), keeping the entries added there by hand; the paths written."""
+
+    def build(staging: Path) -> None:
+        for kept in hand_added_entries(target):
+            if kept.name not in texts:
+                shutil.copy2(kept, staging / kept.name)
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+
+    replace_folder(target, build)
+    return [target / name for name in texts]
 
 
 def hand_added_entries(folder: Path) -> list[Path]:

@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import re
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,8 @@ from pathlib import Path
 from harness.leaderboard.checks import EntryError, compute_aggregates, validated
 from harness.leaderboard.entry import Aggregates, Benchmark, LeaderboardEntry, TaskResult
 from harness.leaderboard.files import entry_text
-from harness.leaderboard.folder import ENTRIES_DIR, entry_slug, replace_folder
-from harness.leaderboard.reference import TaskInfo, hand_added_entries
+from harness.leaderboard.folder import ENTRIES_DIR, entry_slug
+from harness.leaderboard.reference import TaskInfo, write_reference_folder
 
 BENCHMARK = "mmeb_v3"
 VERSION = "paper"
@@ -218,13 +217,4 @@ def write_v3_entries(result: V3Import, root: Path) -> list[Path]:
         if name.casefold() in {n.casefold() for n in texts}:
             raise EntryError(f"models {entry.model.name!r} and another one would share the entry file {name}")
         texts[name] = entry_text(entry)
-
-    def build(staging: Path) -> None:
-        for kept in hand_added_entries(target):
-            if kept.name not in texts:
-                shutil.copy2(kept, staging / kept.name)
-        for name, text in texts.items():
-            (staging / name).write_text(text, encoding="utf-8")
-
-    replace_folder(target, build)
-    return [target / name for name in texts]
+    return write_reference_folder(target, texts)
