@@ -307,3 +307,17 @@ def test_two_text_tasks_run_end_to_end_into_the_reference_sub_folders(
         assert "mrr@10" not in score  # VLM2Vec main: one uncut mrr
         assert (score["num_data"], score["num_pred"], score["num_excluded"]) == (num_data, num_data, 0)
         assert 0.0 <= score["ndcg_linear@5"] <= 1.0
+
+
+def test_longembed_document_of_476k_tokens_reaches_the_adapter_whole(index: TaskIndex, tmp_path: Path):
+    """A LongEmbed document as long as the longest the reference reports (~476k tokens, here
+    2.5 M characters) renders whole: the render limit bounds templates, not the data, and the
+    adapter decides what the model sees."""
+    shutil.copytree(ROWS_DIR / "text-tasks" / "LongEmbed", tmp_path / "text-tasks" / "LongEmbed")
+    corpus = tmp_path / "text-tasks" / "LongEmbed" / "needle" / "corpus.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text().splitlines()]
+    long_text = "The secret ingredient is cardamom. " * 72_000  # 2,520,000 characters
+    rows[0]["text"] = long_text
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    data = fixture_data(index, "text/LongEmbed/needle", tmp_path)
+    assert data.candidates["doc0"].text == long_text

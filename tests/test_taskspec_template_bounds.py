@@ -23,12 +23,13 @@ from harness.taskspec.limits import (
     LOOP_MAX_ITERATIONS,
     RANGE_MAX,
     RENDER_MAX_CHARS,
+    RENDER_OUTPUT_MAX_CHARS,
     TEMPLATE_MAX_CHARS,
 )
 from harness.taskspec.templates import TemplateError, check_template
 
 TOO_LONG = f"would exceed {RENDER_MAX_CHARS} characters (render limit)"
-OUTPUT_TOO_LONG = f"template output exceeds {RENDER_MAX_CHARS} characters (render limit)"
+OUTPUT_TOO_LONG = f"template output exceeds {RENDER_OUTPUT_MAX_CHARS} characters (output limit)"
 TOO_MANY_BITS = f"would give an integer of more than {INT_MAX_BITS} bits (integer limit)"
 MEGA = "{% set b = 'x' * 1000000 %}"  # a string just under the render limit
 
@@ -86,7 +87,7 @@ def test_output_is_stopped_at_the_render_limit_while_it_streams():
 def test_captured_text_counts_against_the_render_limit():
     source = "{% set x %}{% for i in range(10000) %}{{ chunk }}{% endfor %}{% endset %}{{ x | length }}"
 
-    assert refusal(source, chunk="y" * 1000) == OUTPUT_TOO_LONG
+    assert refusal(source, chunk="y" * 2000) == OUTPUT_TOO_LONG
 
 
 def test_output_of_the_limit_renders():
@@ -332,3 +333,18 @@ def test_a_limit_hit_while_rendering_rows_names_task_row_key_and_limit(
     assert line.startswith("FAIL  ")
     assert "task 't', " in line and "ImageNet-1K/test.jsonl:" in line
     assert line.endswith(f": query.template: '*' {TOO_LONG}")
+
+
+def test_a_long_row_value_passes_through_whole_but_what_is_built_from_it_stays_bounded():
+    document = "z" * (2 * RENDER_MAX_CHARS)  # a LongEmbed-sized document: over the build limit
+    row = {"text": document}
+    assert render("{{ row.text }}", {"row": row}) == document
+    assert render("{{ row.get('text') or row.get('content') }}", {"row": row}) == document
+    assert render("{% set t = row.get('text') %}{{ t }}", {"row": row}) == document
+    assert refusal("{{ row.get('text') ~ '!' }}", row=row) == f"'~' {TOO_LONG}"
+    assert refusal("{{ row.get('text').upper() }}", row=row) == f"upper() {TOO_LONG}"
+
+
+def test_output_of_long_row_values_is_stopped_at_the_output_limit():
+    chunk = "y" * (RENDER_OUTPUT_MAX_CHARS // 4)
+    assert refusal("{% for i in range(5) %}{{ row.get('t') }}{% endfor %}", row={"t": chunk}) == OUTPUT_TOO_LONG

@@ -29,8 +29,14 @@ TEMPLATE_MAX_CHARS = 64 * 1024
 """Characters of one template's source [largest built-in: ~800, MCMR's candidate template]."""
 
 RENDER_MAX_CHARS = 1024 * 1024
-"""Characters (or list items) a render may produce: its output, text captured by ``{% set %}``,
-``{% filter %}`` and macro calls (counted together), and any one string or list it builds."""
+"""Characters (or list items) of any one string or list a render builds: products, joins, padding,
+literals, filter and method results, namespace attributes."""
+
+RENDER_OUTPUT_MAX_CHARS = 16 * 1024 * 1024
+"""Characters a render may write: its output and text captured by ``{% set %}``, ``{% filter %}``
+and macro calls, counted together while they stream [largest built-in: an MMEB-V3 LongEmbed
+document of ~476k tokens, about 2 M characters, written whole by ``{{ cand.text }}``; the adapter
+decides what the model sees]."""
 
 RANGE_MAX = 10_000
 """Items of one ``range()``, and the ``slices``/``linecount`` of the ``slice``/``batch`` filters."""

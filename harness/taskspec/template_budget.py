@@ -25,6 +25,7 @@ from harness.taskspec.limits import (
     INT_MAX_BITS,
     LOOP_MAX_ITERATIONS,
     RENDER_MAX_CHARS,
+    RENDER_OUTPUT_MAX_CHARS,
     RENDER_TIME_LIMIT_S,
 )
 
@@ -43,7 +44,7 @@ class RenderBudget:
     """What is left to one render; every guard that runs during the render draws on it."""
 
     deadline: float = field(default_factory=lambda: time.monotonic() + RENDER_TIME_LIMIT_S)
-    chars_left: int = RENDER_MAX_CHARS
+    chars_left: int = RENDER_OUTPUT_MAX_CHARS
     loop_steps_left: int = LOOP_MAX_ITERATIONS
     depth: int = 0
 
@@ -67,7 +68,7 @@ class RenderBudget:
         """Count ``chars`` characters of output or captured text."""
         self.chars_left -= chars
         if self.chars_left < 0:
-            raise TemplateError(f"template output exceeds {RENDER_MAX_CHARS} characters (render limit)")
+            raise TemplateError(f"template output exceeds {RENDER_OUTPUT_MAX_CHARS} characters (output limit)")
         self.tick()
 
     def enter_call(self) -> None:

@@ -232,7 +232,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             return self._call_template_code(context, obj, args, kwargs)
         args = check_method_call(obj, args, kwargs)
         result = super().call(context, obj, *args, **kwargs)
-        if type(result) is str and len(result) <= RENDER_MAX_CHARS:
+        if type(result) is str and len(result) <= RENDER_MAX_CHARS or _looked_up(obj, args, result):
             return result
         return check_built(result, f"{getattr(obj, '__name__', 'call')}()")
 
@@ -256,3 +256,18 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def capture_buffer(self) -> list[str]:
         """The buffer of ``{% set %}``/``{% filter %}`` blocks and macro bodies, counting its text."""
         return _CountingBuffer()
+
+
+def _looked_up(method: Any, args: tuple[Any, ...], result: Any) -> bool:
+    """True when ``result`` is a value the call only looked up, nothing built: a mapping's
+    ``get`` returning the value it holds under the key (or the default passed). A row's long
+    document (``row.get('text')``) passes through whole; what a template builds stays bounded."""
+    owner = getattr(method, "__self__", None)
+    if not isinstance(owner, Mapping) or getattr(method, "__name__", "") != "get" or not args:
+        return False
+    key = args[0]
+    try:
+        held = owner[key] if key in owner else (args[1] if len(args) > 1 else None)
+    except TypeError:  # an unhashable key
+        return False
+    return held is result
