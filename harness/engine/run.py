@@ -25,8 +25,8 @@ from harness.engine.evaluate import EncodingProgress, EvalOptions, evaluate_task
 from harness.errors import HarnessError
 from harness.models.base import AnyEncoder
 from harness.results.aggregation import GroupRule, group_score, task_means
-from harness.results.files import RUN_FILE, task_paths, write_json
-from harness.results.output_folder import OutputFolder, claim_output_folder
+from harness.results.files import RUN_FILE, check_distinct_task_files, task_paths, write_json
+from harness.results.output_folder import RUN_MARKER, OutputFolder, claim_output_folder
 from harness.results.run_file import GroupScore, HarnessInfo, ModelInfo, RunFile, RunInfo, TaskScore, task_mains
 from harness.taskspec.index import LoadedTask, Selection, TaskIndex
 from harness.version import VERSION
@@ -256,8 +256,7 @@ def claim_run_folder(
     Raises :class:`harness.results.files.OutputPathError` for a task name that is no plain file
     name, a folder that cannot be written, or another run's results (unless ``overwrite``).
     """
-    for loaded in selection.tasks:
-        task_paths(options.output_dir, loaded.spec.task)
+    check_distinct_task_files(options.output_dir, [loaded.spec.task for loaded in selection.tasks], [RUN_MARKER])
     settings = run_settings(model_name, model_args, selection, options)
     return claim_output_folder(options.output_dir, settings, command, overwrite=overwrite)
 

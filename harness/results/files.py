@@ -131,3 +131,33 @@ def read_embeddings(path: Path) -> tuple[np.ndarray, list[str]]:
 def task_paths(output_dir: Path, task: str) -> dict[str, Path]:
     """The reference's per-task file names inside ``output_dir`` (each checked by :func:`output_file`)."""
     return {kind: output_file(output_dir, f"{task}{suffix}") for kind, suffix in TASK_FILE_SUFFIXES.items()}
+
+
+def check_distinct_task_files(output_dir: Path, tasks: Sequence[str], reserved: Iterable[str] = ()) -> None:
+    """Refuse a run whose tasks' result files would collide: two names equal but for case (one
+    file on a case-insensitive file system, as macOS and Windows have by default), or a task's
+    file that is another task's sub-folder (task ``a`` writes ``a_qry``, task ``a_qry/b`` needs a
+    folder ``a_qry``), or a sub-folder named as one of the run's own files (``RUN_FILE``,
+    ``ENTRY_FILE`` and ``reserved``). Each file is also checked by :func:`output_file`."""
+    seen: dict[str, str] = {}
+    for task in tasks:
+        other = seen.setdefault(task.casefold(), task)
+        if other != task:
+            raise OutputPathError(
+                f"tasks {other!r} and {task!r} differ only in case: their result files would be one file "
+                "on a case-insensitive file system; rename one"
+            )
+    files: dict[str, str] = {name.casefold(): f"the run writes {name!r}" for name in (RUN_FILE, ENTRY_FILE, *reserved)}
+    folders: dict[str, str] = {}
+    for task in tasks:
+        for path in task_paths(output_dir, task).values():
+            relative = str(path.relative_to(output_dir))
+            claimed = files.setdefault(relative.casefold(), f"task {task!r} writes {relative!r}")
+            if not claimed.startswith(f"task {task!r}"):
+                raise OutputPathError(f"{claimed} and task {task!r} writes {relative!r}: rename the task")
+        parts = task.split("/")
+        for end in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:end]).casefold(), task)
+    for folder, task in folders.items():
+        if folder in files:
+            raise OutputPathError(f"{files[folder]}, a file where task {task!r} needs a sub-folder; rename the task")
