@@ -146,3 +146,24 @@ def test_unsupported_checkpoint_type_lists_the_supported_ones(tmp_path):
         create_encoder("gme", {"pretrained": str(tmp_path)}, "cpu")
     with pytest.raises(ModelError, match=r"the clip/siglip adapter does not support \(supported: clip, siglip\)"):
         create_encoder("clip", {"pretrained": str(tmp_path)}, "cpu")
+
+
+def test_gme_cuts_a_long_text_only_prompt_as_its_processor_call_does(gme):
+    long_text = "a long document about cardamom " * 400  # ~2,000 tokens, over max_length 1800
+    short = EncodeInput(text="a short query")
+    batch = gme._preparer.prepare([EncodeInput(text=long_text), short], "candidate")
+    prompts = [gme_prompt(long_text, False), gme_prompt("a short query", False)]
+    expected = gme.processor(text=prompts, padding=True, truncation=True, max_length=1800, return_tensors="pt")
+    assert batch["input_ids"].shape[1] == 1800
+    assert batch["input_ids"].tolist() == expected["input_ids"].tolist()
+    assert gme._preparer.sequence_lengths([EncodeInput(text=long_text), short])[0] == 1800
+    vectors = gme.encode([EncodeInput(text=long_text)], "candidate")
+    assert np.isfinite(vectors).all()
+
+
+def test_gme_refuses_a_prompt_with_an_image_over_max_length(tmp_path):
+    encoder = create_encoder("gme", {"pretrained": str(GOLDEN_QWEN2VL), **GME_ARGS, "max_length": 64}, "cpu")
+    image = tmp_path / "red.png"
+    Image.new("RGB", (112, 112), "red").save(image)
+    with pytest.raises(ModelError, match=r"gme: a prompt with an image has \d+ tokens, over max_length=64"):
+        encoder.encode([EncodeInput(text="<|image|> " + "word " * 100, image=image)], "query")

@@ -57,7 +57,9 @@ class GmeSettings(CheckpointSettings):
     max_pixels: int = 1280 * PIXELS_PER_TOKEN
     """Largest image area after smart-resize (GME: 1280 visual tokens)."""
     max_length: int = 1800
-    """Token limit of a prompt (GME's ``max_length``); longer prompts are an error, not silently cut."""
+    """Token limit of a prompt (GME's ``max_length``). A longer text-only prompt is cut to its first
+    ``max_length`` tokens, as GME's own code truncates; a longer prompt with an image is an error
+    (cutting it would cut its image tokens)."""
 
 
 @register_model("gme", description="GME (gme-Qwen2-VL): chat prompt, M-RoPE, last-token pooling, middle video frame")
@@ -98,7 +100,8 @@ class GmePreparer:
         return gme_prompt(strip_markers(item.text), item.has_media(), self.system_prompt)
 
     def prepare(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
-        """The processor's tensors for one batch (left-padded); a prompt over ``max_length`` is an error."""
+        """The processor's tensors for one batch (left-padded); a text-only prompt over ``max_length``
+        is cut as GME cuts it, a prompt with an image over it is an error."""
         images: list[Image.Image] = []
         for item in inputs:
             if item.image is not None:
@@ -107,9 +110,25 @@ class GmePreparer:
                 images.append(middle_frame(load_video_frames(item.video)))
         prompts = [self.prompt(item) for item in inputs]
         batch = self.processor(text=prompts, images=images or None, padding=True, return_tensors="pt")
-        too_long = int(batch["attention_mask"].sum(-1).max())
-        if too_long > self.max_length:
-            raise ModelError(f"gme: a prompt has {too_long} tokens, over max_length={self.max_length}")
+        lengths = batch["attention_mask"].sum(-1).tolist()
+        if max(lengths) <= self.max_length:
+            return dict(batch)
+        visual = [int(n) for n, item in zip(lengths, inputs, strict=True) if item.has_media()]
+        if visual and max(visual) > self.max_length:
+            raise ModelError(
+                f"gme: a prompt with an image has {max(visual)} tokens, over max_length={self.max_length} "
+                "(cutting it would cut its image tokens)"
+            )
+        # GME's own embed() calls its processor with truncation=True, max_length: a text is cut to
+        # its first max_length tokens (the chat prompt's closing tokens included).
+        batch = self.processor(
+            text=prompts,
+            images=images or None,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
         return dict(batch)
 
     def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> list[int]:
@@ -117,7 +136,10 @@ class GmePreparer:
         if not inputs:
             return []
         encoded = self.processor.tokenizer([self.prompt(item) for item in inputs])["input_ids"]
-        return [len(ids) + self._extra_visual_tokens(item) for ids, item in zip(encoded, inputs, strict=True)]
+        return [
+            len(ids) + self._extra_visual_tokens(item) if item.has_media() else min(len(ids), self.max_length)
+            for ids, item in zip(encoded, inputs, strict=True)
+        ]
 
     def _extra_visual_tokens(self, item: EncodeInput) -> int:
         if item.image is not None:
