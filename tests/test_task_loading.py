@@ -267,3 +267,24 @@ def test_tasks_command_with_a_broken_user_file_fails_with_one_line(tmp_path: Pat
         f"error: {path}:3: modality: Input should be "
         "'image', 'video', 'visdoc', 'text', 'audio', 'tool', 'gui' or 'memory'"
     ]
+
+
+def test_tasks_command_lists_only_the_named_groups_tasks_with_whole_names(capsys: pytest.CaptureFixture[str]):
+    """Off a terminal (a pipe, a file) every row is one line and no name is cut, so
+    ``harness tasks mmeb_v3_text | grep`` finds every reference key."""
+    assert main(["tasks", "mmeb_v3_text"]) == 0
+    out = capsys.readouterr().out
+    rows = listing_rows(out)
+    tasks = [name for name, cells in rows.items() if cells and cells[0] == "task"]
+    assert len(tasks) == 53
+    assert "text/BRIGHT/theoremqa_theorems" in tasks
+    assert "ImageNet-1K" not in rows
+    assert {"mmeb_v3_text", "T-Reasoning"} <= set(rows)
+    assert "…" not in out
+
+
+def test_tasks_command_with_an_unknown_name_is_one_line(capsys: pytest.CaptureFixture[str]):
+    assert main(["tasks", "mmeb_v3_txt"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: unknown task, group or tag 'mmeb_v3_txt'; did you mean 'mmeb_v3_text'")

@@ -23,6 +23,9 @@ from harness.taskspec import LoadedGroup, LoadedTask, TaskIndex
 def add_parsers(subparsers: Any) -> None:
     """Register the listing and validation subcommands."""
     tasks = subparsers.add_parser("tasks", help="list tasks, groups and tags with their source files")
+    tasks.add_argument(
+        "names", nargs="*", help="list only these tasks, groups or tags and everything under them (e.g. mmeb_v3)"
+    )
     add_common_flags(tasks)
     tasks.set_defaults(handler=list_tasks)
 
@@ -47,20 +50,56 @@ def add_parsers(subparsers: Any) -> None:
 def list_tasks(args: argparse.Namespace) -> int:
     """Print every task, group and tag."""
     index = TaskIndex(include_paths=[Path(p) for p in args.include_path])
-    table = Table(title="tasks")
-    for column in ("name", "kind", "modality", "ranking", "main metric", "members / source"):
-        table.add_column(column)
-    for name, loaded in sorted(index.tasks.items()):
+    shown = _listed_names(index, args.names)
+    tasks = {name: loaded for name, loaded in sorted(index.tasks.items()) if shown is None or name in shown}
+    groups = {name: group for name, group in sorted(index.groups.items()) if shown is None or name in shown}
+    tags = {
+        tag: members
+        for tag, members in sorted(index.tags.items())
+        if tag not in index.groups and tag not in index.tasks and (shown is None or tag in shown)
+    }
+    names = [*tasks, *groups, *tags]
+    table = Table(title=f"tasks ({len(tasks)} tasks, {len(groups)} groups, {len(tags)} tags)")
+    # Names are shown whole, never cut (a reference key such as text/BRIGHT/theoremqa_theorems):
+    # the other columns give way, the source column folds.
+    table.add_column("name", no_wrap=True, min_width=max(map(len, names), default=4))
+    for column in ("kind", "modality", "ranking", "main metric"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("members / source", overflow="fold")
+    for name, loaded in tasks.items():
         spec = loaded.spec
         table.add_row(name, "task", spec.modality, spec.ranking, spec.metrics.main, str(loaded.source))
-    for name, group in sorted(index.groups.items()):
+    for name, group in groups.items():
         count = len(index.expand(name))
         table.add_row(name, "group", "", "", group.spec.aggregate, f"{count} tasks, {group.source}")
-    for tag, members in sorted(index.tags.items()):
-        if tag not in index.groups and tag not in index.tasks:
-            table.add_row(tag, "tag", "", "", "", f"{len(members)} tasks")
-    Console().print(table)
+    for tag, members in tags.items():
+        table.add_row(tag, "tag", "", "", "", f"{len(members)} tasks")
+    console = Console()
+    if not console.is_terminal:  # piped into grep or a file: whole rows, one line each
+        console = Console(width=100_000)
+    console.print(table)
     return 0
+
+
+def _listed_names(index: TaskIndex, requested: list[str]) -> set[str] | None:
+    """The names to list for ``harness tasks NAME ...``: each name and everything under it (None:
+    list everything); an unknown name is a one-line error."""
+    if not requested:
+        return None
+    shown: set[str] = set()
+    pending = list(requested)
+    while pending:
+        name = pending.pop()
+        if name in shown:
+            continue
+        if name not in index.tasks and name not in index.groups and name not in index.tags:
+            raise HarnessError(index.unknown_name_message(name))
+        shown.add(name)
+        if name in index.groups:
+            pending.extend(index.groups[name].spec.task)
+        elif name in index.tags:
+            pending.extend(index.tags[name])
+    return shown
 
 
 def list_models(args: argparse.Namespace) -> int:
