@@ -104,10 +104,15 @@ def build_task_data(
         data.queries.append(_build_query(spec, row, location, media_root, data, check_media, qrels, ids))
     if spec.candidates.corpus is not None:
         corpus = load_corpus(spec.task, spec.candidates.corpus, base, data_source)
+        # corpus_pool relevant: only the evaluated queries' positives, in corpus order (SoundDescs)
+        wanted = {doc for query in data.queries for doc in query.relevance} if spec.candidates.corpus_pool == "relevant" else None
         for row, location in zip(corpus.rows, corpus.locations, strict=True):
             context = _RowContext(spec.task, location, media_root, check_media)
-            _add_candidate(spec, context, {**row, "row": row, "cand": row}, row, data)
-        data.sources["corpus"] = corpus.provenance
+            variables = {**row, "row": row, "cand": row}
+            if wanted is not None and context.render("candidates.id_template", spec.candidates.id_template, variables) not in wanted:
+                continue
+            _add_candidate(spec, context, variables, row, data)
+        data.sources["corpus"] = corpus.provenance if wanted is None else {**corpus.provenance, "pool": "relevant"}
     data.sources.update(data_sources)
     if qrels is not None and getattr(spec.relevance, "unmatched", "error") == "score_zero":
         data.unmatched_positive_rows = [
