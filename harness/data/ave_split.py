@@ -40,7 +40,9 @@ def ave_split_rows(spec: AveSplit, data_basedir: Path) -> DatasetRows:
     videos = sorted({row["video_id"] for row in rows})
     for row in rows:
         row["videos"] = videos
-    return DatasetRows(rows=rows, locations=locations, provenance={"kind": "local", "generator": spec.generator, "files": [str(path)]})
+    return DatasetRows(
+        rows=rows, locations=locations, provenance={"kind": "local", "generator": spec.generator, "files": [str(path)]}
+    )
 
 
 def _clip(line: str, location: str) -> dict[str, Any]:

@@ -41,8 +41,9 @@ def _source_signature(source: DatasetSource, base: Path) -> dict[str, Any]:
             files.append([str(path.relative_to(real_base)), stat.st_size, stat.st_mtime_ns])
     if source.generate is not None:
         for path in generated_files(source.generate, base):
-            stat = path.stat() if path.is_file() else None
-            files.append([str(path.relative_to(base)), *((stat.st_size, stat.st_mtime_ns) if stat else (None, None))])
+            found = path.stat() if path.is_file() else None  # a missing file is the loader's error to give
+            size, mtime = (found.st_size, found.st_mtime_ns) if found is not None else (None, None)
+            files.append([str(path.relative_to(base)), size, mtime])
     for part in parts:
         for path in local_files(part, base) if part.files else []:
             stat = path.stat()

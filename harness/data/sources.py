@@ -112,7 +112,9 @@ def _exploded(loaded: DatasetRows, source: DatasetSource, limit: int | None) -> 
     for row, location in zip(loaded.rows, loaded.locations, strict=True):
         missing = [column for column in columns if column not in row]
         if missing:
-            raise DataError(f"{location}: dataset.explode: missing column '{missing[0]}' (columns: {', '.join(sorted(row))})")
+            raise DataError(
+                f"{location}: dataset.explode: missing column '{missing[0]}' (columns: {', '.join(sorted(row))})"
+            )
         if into in row:
             raise DataError(f"{location}: dataset.explode: the row already has a column '{into}'")
         for column in columns:

@@ -21,7 +21,9 @@ def read_text_lines(path: Path, what: str) -> list[str]:
             while raw := handle.readline(MAX_LINE_BYTES + 1):
                 number = len(lines) + 1
                 if len(raw) > MAX_LINE_BYTES or number > MAX_LINES:
-                    raise DataError(f"{path}:{number}: {what}: more than {MAX_LINE_BYTES:,} bytes or {MAX_LINES:,} lines")
+                    raise DataError(
+                        f"{path}:{number}: {what}: more than {MAX_LINE_BYTES:,} bytes or {MAX_LINES:,} lines"
+                    )
                 try:
                     lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n"))
                 except UnicodeDecodeError as error:

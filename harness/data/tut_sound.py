@@ -59,13 +59,17 @@ def read_events(path: Path) -> list[Event]:
         try:
             onset, offset = float(parts[2]), float(parts[3])
         except ValueError:
-            raise DataError(f"{path}:{number}: onset and offset must be numbers, got {parts[2]!r}, {parts[3]!r}") from None
+            raise DataError(
+                f"{path}:{number}: onset and offset must be numbers, got {parts[2]!r}, {parts[3]!r}"
+            ) from None
         label = parts[4].strip()
         events.append(Event(parts[0].strip(), parts[1].strip(), onset, offset, label, f"{path}:{number}"))
     return events
 
 
-def kept_segment(start: float, end: float, duration: float, min_seconds: float = MIN_EVENT_SECONDS) -> tuple[float, float]:
+def kept_segment(
+    start: float, end: float, duration: float, min_seconds: float = MIN_EVENT_SECONDS
+) -> tuple[float, float]:
     """An event's segment kept non-empty and inside ``[0, duration]``, as the reference normalises it."""
     s = max(0.0, float(start))
     e = float(end)

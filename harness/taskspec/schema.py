@@ -117,7 +117,7 @@ class DatasetSource(StrictModel):
     discover: FolderDiscovery | None = None
     """Instead of ``path``, ``files`` and ``rows``: the rows of a table found by walking a folder
     under ``--data_basedir`` (local only, never the hub)."""
-    generate: GeneratedRows | None = None
+    generate: GeneratedRows | None = Field(default=None, discriminator="generator")
     """Instead of ``path``, ``files``, ``rows`` and ``discover``: rows made by a named generator
     from local files (one of the ``dataset.generate`` tables below; local only, never the hub)."""
     explode: ExplodeColumns | None = None

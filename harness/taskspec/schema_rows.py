@@ -8,7 +8,7 @@ text format, computing candidate windows from audio durations) lives there, neve
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -102,5 +102,5 @@ class AveSplit(StrictModel):
         return check_relative(value, "generate.file")
 
 
-GeneratedRows = Annotated[TutSoundEvents | AveSplit, Field(discriminator="generator")]
-"""The row generators a task file may name (``dataset.generate.generator``)."""
+GeneratedRows = TutSoundEvents | AveSplit
+"""The row generators a task file may name (``dataset.generate.generator`` tells them apart)."""
