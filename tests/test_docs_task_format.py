@@ -84,7 +84,15 @@ def test_a_field_without_a_docstring_is_refused():
 def test_each_file_kind_heads_its_own_table_followed_by_its_nested_models():
     headings = [section.heading for section in generator.schema_sections()]
     assert headings[0] == "Task files"
-    assert headings[1:5] == ["`dataset`", "`dataset.discover`", "`query`", "`candidates`"]
+    assert headings[1:8] == [
+        "`dataset`",
+        "`dataset.discover`",
+        "`dataset.generate` (generator: `tut_sound_events`)",
+        "`dataset.generate` (generator: `ave_split`)",
+        "`dataset.explode`",
+        "`query`",
+        "`candidates`",
+    ]
     assert headings[-1] == "Group files"
 
 

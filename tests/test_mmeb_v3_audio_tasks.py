@@ -1,5 +1,6 @@
-"""The MMEB-V3 audio tasks written so far: prompts and candidates as the reference parsers build them,
-and an adapter without audio refusing them in one line."""
+"""The MMEB-V3 audio tasks: all 11 load with the reference keys; ESC-50's prompts and candidates as
+the reference parser builds them, and an adapter without audio refusing a task in one line (the
+other tasks' data: tests/test_mmeb_v3_audio_tasks2.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,19 @@ from harness.engine.evaluate import EvalOptions, evaluate_task
 from harness.errors import ModelError
 from harness.taskspec import TaskIndex
 
-WRITTEN = ["ESC-50", "UrbanSound8K", "SpeechCOCO"]
+WRITTEN = [
+    "NSynth",
+    "ESC-50",
+    "UrbanSound8K",
+    "SpeechCommands",
+    "CREMA-D",
+    "SoundDescs",
+    "Clotho",
+    "AVE",
+    "SpeechCOCO",
+    "TUTSound",
+    "TUTSound-hard",
+]
 
 
 def _wav(seconds: float = 0.2, rate: int = 44100) -> bytes:

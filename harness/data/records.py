@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,18 +102,32 @@ def build_task_data(
     ids = _CandidateIds(spec.candidates.id_template)
     for row, location in zip(rows.rows, rows.locations, strict=True):
         data.queries.append(_build_query(spec, row, location, media_root, data, check_media, qrels, ids))
+    # corpus_pool relevant: only the evaluated queries' positives, in corpus order (SoundDescs)
+    wanted = (
+        {doc for query in data.queries for doc in query.relevance}
+        if spec.candidates.corpus_pool == "relevant"
+        else None
+    )
     if spec.candidates.corpus is not None:
         corpus = load_corpus(spec.task, spec.candidates.corpus, base, data_source)
         for row, location in zip(corpus.rows, corpus.locations, strict=True):
             context = _RowContext(spec.task, location, media_root, check_media)
-            _add_candidate(spec, context, {**row, "row": row, "cand": row}, row, data)
-        data.sources["corpus"] = corpus.provenance
+            variables = {**row, "row": row, "cand": row}
+            if (
+                wanted is not None
+                and context.render("candidates.id_template", spec.candidates.id_template, variables) not in wanted
+            ):
+                continue
+            _add_candidate(spec, context, variables, row, data)
+        data.sources["corpus"] = corpus.provenance if wanted is None else {**corpus.provenance, "pool": "relevant"}
     data.sources.update(data_sources)
     if qrels is not None and getattr(spec.relevance, "unmatched", "error") == "score_zero":
         data.unmatched_positive_rows = [
             q.location for q in data.queries if any(d not in data.candidates for d in q.relevance)
         ]
     elif qrels is not None:
+        if wanted is not None:  # the qrels of queries not evaluated name documents left out of the pool
+            qrels = replace(qrels, locations={pair: at for pair, at in qrels.locations.items() if pair[1] in wanted})
         check_qrels_documents(spec.task, qrels, data.candidates)
     else:
         _check_positives(spec, data)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.discovery import discovered_files
+from harness.data.generators import generated_files
 from harness.data.sources import local_files
 from harness.taskspec.schema import DatasetSource, QrelsRelevance, TaskSpec
 
@@ -38,6 +39,11 @@ def _source_signature(source: DatasetSource, base: Path) -> dict[str, Any]:
         for path in discovered_files(source.discover, base):
             stat = path.stat()
             files.append([str(path.relative_to(real_base)), stat.st_size, stat.st_mtime_ns])
+    if source.generate is not None:
+        for path in generated_files(source.generate, base):
+            found = path.stat() if path.is_file() else None  # a missing file is the loader's error to give
+            size, mtime = (found.st_size, found.st_mtime_ns) if found is not None else (None, None)
+            files.append([str(path.relative_to(base)), size, mtime])
     for part in parts:
         for path in local_files(part, base) if part.files else []:
             stat = path.stat()

@@ -4,8 +4,9 @@ Local files are read under ``--data_basedir`` (glob patterns from the task file,
 base folder). JSON Lines files are read line by line so that errors can name ``file:line``.
 The hub path calls ``datasets.load_dataset`` with the pinned revision. ``data_source="auto"``
 uses local files when the task names some and they exist, else the hub; the choice is recorded.
-Image columns (the ``datasets.Image`` feature of hub and parquet data) are kept encoded: each
-value is a ``{"bytes": ..., "path": ...}`` dict, never a decoded picture.
+Image and audio columns (the ``datasets.Image`` and ``datasets.Audio`` features of hub and
+parquet data) are kept encoded: each value is a ``{"bytes": ..., "path": ...}`` dict, never a
+decoded picture or waveform.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def load_rows(
         return _kept(unfiltered, source.keep_template, limit)
     if source.where is not None:
         return _filtered(load_rows(source.model_copy(update={"where": None}), data_basedir, mode), source.where, limit)
+    if source.explode is not None:
+        return _exploded(load_rows(source.model_copy(update={"explode": None}), data_basedir, mode), source, limit)
+    if source.generate is not None:
+        if mode == "hub":
+            raise DataError(f"dataset.generate ({source.generate.generator}) reads local data; it has no hub source")
+        from harness.data.generators import generated_rows  # its generators read files with this module
+
+        return generated_rows(source.generate, data_basedir, limit)
     if source.subsets is not None:
         return _load_subsets(source, data_basedir, mode, limit)
     if source.discover is not None:
@@ -92,6 +101,30 @@ def _filtered(loaded: DatasetRows, where: dict[str, Any], limit: int | None) -> 
             rows.append(row)
             locations.append(location)
     return DatasetRows(rows=rows, locations=locations, provenance={**loaded.provenance, "where": dict(where)})
+
+
+def _exploded(loaded: DatasetRows, source: DatasetSource, limit: int | None) -> DatasetRows:
+    """One row per non-null value of ``source.explode``'s columns, at most ``limit`` of them."""
+    assert source.explode is not None
+    columns, into = source.explode.columns, source.explode.into
+    rows: list[dict[str, Any]] = []
+    locations: list[str] = []
+    for row, location in zip(loaded.rows, loaded.locations, strict=True):
+        missing = [column for column in columns if column not in row]
+        if missing:
+            raise DataError(
+                f"{location}: dataset.explode: missing column '{missing[0]}' (columns: {', '.join(sorted(row))})"
+            )
+        if into in row:
+            raise DataError(f"{location}: dataset.explode: the row already has a column '{into}'")
+        for column in columns:
+            if limit is not None and len(rows) >= limit:
+                break
+            if row[column] is not None:
+                rows.append({**row, into: row[column]})
+                locations.append(f"{location} {column}")
+    provenance = {**loaded.provenance, "explode": {"columns": list(columns), "into": into}}
+    return DatasetRows(rows=rows, locations=locations, provenance=provenance)
 
 
 def _kept(loaded: DatasetRows, template: str, limit: int | None) -> DatasetRows:
@@ -235,7 +268,7 @@ def _read_tabular(path: Path, rows: list[dict[str, Any]], locations: list[str], 
         table = datasets.load_dataset(_LOCAL_FORMATS[path.suffix], data_files=str(path), split="train")
     except Exception as error:  # datasets raises many unrelated types for a bad file
         raise DataError(f"{path}: cannot read data file: {error}") from None
-    table = undecoded_images(table)
+    table = undecoded_media(table)
     for index, row in enumerate(table):
         if limit is not None and len(rows) >= limit:
             return
@@ -243,12 +276,14 @@ def _read_tabular(path: Path, rows: list[dict[str, Any]], locations: list[str], 
         locations.append(f"{path} row {index}")
 
 
-def undecoded_images(table: Any) -> Any:
-    """``table`` with every top-level image column left encoded: ``{"bytes", "path"}`` dicts.
+def undecoded_media(table: Any) -> Any:
+    """``table`` with every top-level image and audio column left encoded: ``{"bytes", "path"}`` dicts.
 
     A document corpus holds thousands of page images; decoding them all while loading rows
     would hold every page's pixels in memory. The bytes become ``ImageData`` inputs instead,
-    decoded one batch at a time by the model adapter.
+    decoded one batch at a time by the model adapter. Audio columns (a parquet file written with
+    a ``datasets.Audio`` feature) are kept as their bytes too, as the reference casts them to
+    ``Audio(decode=False)``: the media layer decodes them, with no torchcodec needed.
     """
     import datasets
 
@@ -256,6 +291,8 @@ def undecoded_images(table: Any) -> Any:
     for column, feature in features.items():
         if isinstance(feature, datasets.Image) and feature.decode:
             table = table.cast_column(column, datasets.Image(decode=False))
+        elif isinstance(feature, datasets.Audio) and feature.decode:
+            table = table.cast_column(column, datasets.Audio(decode=False))
     return table
 
 
@@ -294,7 +331,7 @@ def _load_hub(source: DatasetSource, limit: int | None) -> DatasetRows:
         ) from None
     if limit is not None:
         table = table.select(range(min(limit, len(table))))
-    table = undecoded_images(table)
+    table = undecoded_media(table)
     rows = [dict(row) for row in table]
     provenance = {
         "kind": "hub",

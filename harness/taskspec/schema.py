@@ -7,13 +7,15 @@ documentation of the format (see ``docs/task_format.md``, generated from the sam
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from harness.taskspec.names import check_name
+from harness.taskspec.schema_base import StrictModel as StrictModel  # re-exported: the models' base
+from harness.taskspec.schema_base import check_relative
+from harness.taskspec.schema_rows import ExplodeColumns, GeneratedRows
 
 TASK_FORMAT_VERSION = 1
 """Version of the task-file format this harness reads (``format_version`` in a file)."""
@@ -22,27 +24,11 @@ METRIC_FAMILY_NAMES = ("hit", "ndcg", "precision", "recall", "f1", "map", "mrr")
 _METRIC_KEY = re.compile(r"^(hit|ndcg_linear|ndcg_exponential|precision|recall|f1|map|mrr)@(\d+)$")
 
 
-def _check_relative(value: str, what: str) -> str:
-    """Refuse a path that is absolute or climbs out of its root with ``..`` (checked lexically,
-    as :func:`harness.data.resolve_inside` does at run time), so the error names file and line."""
-    if os.path.isabs(value) or value.startswith("~"):
-        raise ValueError(f"{what} '{value}' must be a relative path")
-    if value and os.path.normpath(value).split(os.sep)[0] == os.pardir:
-        raise ValueError(f"{what} '{value}' escapes its root folder")
-    return value
-
-
 TaskName = Annotated[str, AfterValidator(lambda value: check_name(value, "task name"))]
 GroupName = Annotated[str, AfterValidator(lambda value: check_name(value, "group name"))]
 TagName = Annotated[str, AfterValidator(lambda value: check_name(value, "tag"))]
 MemberName = Annotated[str, AfterValidator(lambda value: check_name(value, "group member"))]
 """Names follow the one rule of :mod:`harness.taskspec.names`; a list item's error names its line."""
-
-
-class StrictModel(BaseModel):
-    """Base for every schema model: unknown keys are rejected, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class FolderDiscovery(StrictModel):
@@ -89,7 +75,7 @@ class FolderDiscovery(StrictModel):
     @field_validator("root", "instructions")
     @classmethod
     def _inside_basedir(cls, value: str | None) -> str | None:
-        return None if value is None else _check_relative(value, "discovery path")
+        return None if value is None else check_relative(value, "discovery path")
 
     @model_validator(mode="after")
     def _instructions_need_a_key(self) -> FolderDiscovery:
@@ -131,6 +117,11 @@ class DatasetSource(StrictModel):
     discover: FolderDiscovery | None = None
     """Instead of ``path``, ``files`` and ``rows``: the rows of a table found by walking a folder
     under ``--data_basedir`` (local only, never the hub)."""
+    generate: GeneratedRows | None = Field(default=None, discriminator="generator")
+    """Instead of ``path``, ``files``, ``rows`` and ``discover``: rows made by a named generator
+    from local files (one of the ``dataset.generate`` tables below; local only, never the hub)."""
+    explode: ExplodeColumns | None = None
+    """Make one row of each listed column of every row read (see ``dataset.explode``)."""
     where: dict[str, str | int | float | bool] | None = None
     """Keep only the rows whose columns equal these values (``{language: english}``), before
     ``num_rows`` and ``--limit`` count rows, as the reference filters ViDoRe-v2 queries by
@@ -144,11 +135,15 @@ class DatasetSource(StrictModel):
     @field_validator("files")
     @classmethod
     def _files_inside_basedir(cls, files: list[str]) -> list[str]:
-        return [_check_relative(pattern, "data file pattern") for pattern in files]
+        return [check_relative(pattern, "data file pattern") for pattern in files]
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DatasetSource:
-        if self.discover is not None:
+        if self.generate is not None:
+            sources = (self.path, self.files or None, self.rows, self.subsets, self.discover)
+            if any(source is not None for source in sources):
+                raise ValueError("give generate alone, without path, files, rows, subsets or discover")
+        elif self.discover is not None:
             if self.path is not None or self.files or self.rows is not None or self.subsets is not None:
                 raise ValueError("give discover alone, without path, files, rows or subsets")
         elif self.path is None and not self.files and self.rows is None:
@@ -228,6 +223,10 @@ class CandidateSpec(StrictModel):
     """A dataset (hub, local files or inline ``rows``) whose rows are candidates too: a document
     corpus or a fixed label set. A row's own candidates come first, then the corpus rows; all are
     de-duplicated by id."""
+    corpus_pool: Literal["all", "relevant"] = "all"
+    """Which corpus rows are candidates: ``all``, or ``relevant``: only those relevant to some query
+    evaluated (after ``num_rows`` and ``--limit``), in corpus order, as MMEB-V3's SoundDescs parser
+    ranks each query against the evaluated queries' positives only."""
     template: str
     """Jinja template for the candidate text (``{{ IMAGE }}`` / ``{{ VIDEO }}`` / ``{{ AUDIO }}`` mark media)."""
     image_column: str | None = None
@@ -271,6 +270,8 @@ class CandidateSpec(StrictModel):
             raise ValueError(
                 "give per-row candidates ('columns', 'items_template' or 'folders_template'), a 'corpus', or both"
             )
+        if self.corpus_pool == "relevant" and self.corpus is None:
+            raise ValueError("corpus_pool: relevant needs a corpus")
         if self.exclude_folders and self.folders_template is None:
             raise ValueError("exclude_folders needs folders_template")
         zipped_only = self.columns and self.corpus is None
@@ -543,7 +544,7 @@ class TaskSpec(StrictModel):
     @field_validator("media_root")
     @classmethod
     def _media_root_inside_basedir(cls, value: str) -> str:
-        return _check_relative(value, "media_root")
+        return check_relative(value, "media_root")
 
     @field_validator("meta_task", mode="before")
     @classmethod
