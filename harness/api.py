@@ -40,6 +40,7 @@ from harness.media.image import DEFAULT_MAX_IMAGE_PIXELS, image_pixel_budget
 from harness.models import check_model_name, create_encoder, parse_model_args
 from harness.results.output_folder import OutputFolder
 from harness.taskspec import LoadedTask, Selection, TaskIndex
+from harness.taskspec.run_overrides import with_audio_max_seconds
 from harness.workers import Workers, cpu_main_threads, default_num_workers
 
 
@@ -76,6 +77,7 @@ def evaluate(
     index: TaskIndex | None = None,
     overwrite: bool = False,
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    audio_max_seconds: float | None = None,
     dist_timeout: float = 60.0,
     cache_dir: Path | str | None = None,
     use_cache: bool = True,
@@ -97,7 +99,9 @@ def evaluate(
     ahead of the model (default :func:`harness.workers.default_num_workers` for the device the
     model loads on); ``max_batch_tokens`` caps a batch's padded tokens. ``metrics_compat``
     ``"reference"`` scores graded qrels with the reference's grade pairing (see
-    :mod:`harness.engine.grade_pairing`).
+    :mod:`harness.engine.grade_pairing`). ``audio_max_seconds`` (the reference's
+    ``--audio_max_seconds``) replaces ``audio.max_seconds`` in every selected task that reads audio
+    (:func:`harness.taskspec.run_overrides.with_audio_max_seconds`) and is recorded in the run file.
     """
     _check_options(batch_size=batch_size, limit=limit, top_k=top_k, dist_timeout=dist_timeout)
     _check_throughput(num_workers=num_workers, max_batch_tokens=max_batch_tokens)
@@ -105,7 +109,7 @@ def evaluate(
     check_model_name(model)
     arguments = parse_model_args(model_args) if isinstance(model_args, str) else dict(model_args or {})
     index = index if index is not None else TaskIndex(include_paths=[Path(p) for p in include_paths])
-    selection = select_tasks(index, tasks)
+    selection = with_audio_max_seconds(select_tasks(index, tasks), audio_max_seconds)
     options = EvalOptions(
         data_basedir=Path(data_basedir).resolve(),
         output_dir=Path(output_path) if output_path is not None else default_output_path(model, arguments),
@@ -116,6 +120,7 @@ def evaluate(
         top_k=top_k,
         max_batch_tokens=max_batch_tokens,
         metrics_compat=metrics_compat,
+        audio_max_seconds=audio_max_seconds,
     )
     run_command = list(sys.argv if command is None else command)
     with _world(device, dist_timeout) as (world, rank_device_name):

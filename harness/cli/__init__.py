@@ -67,6 +67,18 @@ def add_media_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_audio_flags(parser: argparse.ArgumentParser) -> None:
+    """``--audio_max_seconds`` (the reference's name), for the commands that run tasks (run, eval.py)."""
+    parser.add_argument(
+        "--audio_max_seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="keep the first S seconds of every audio clip, in every task that reads audio "
+        "(replaces the tasks' audio.max_seconds, recorded with the results; default: each task's own, 10.24 s)",
+    )
+
+
 def add_cache_flags(parser: argparse.ArgumentParser) -> None:
     """Flags of the commands that encode (run, eval.py, the modality runner)."""
     parser.add_argument(

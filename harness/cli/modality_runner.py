@@ -22,7 +22,7 @@ from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.distributed import close_world, init_world, launched_by_torchrun, rank_device, torchrun_command
 from harness.errors import HarnessError, ModelError
-from harness.models.base import adapter_for_backbone
+from harness.models.base import adapter_for_backbone, backbone_model_args
 
 DIST_TIMEOUT_MINUTES = 60.0
 MODALITY_GROUPS = {"image": "mmeb_v2_image", "video": "mmeb_v2_video", "visdoc": "mmeb_v2_visdoc"}
@@ -102,6 +102,7 @@ def _run_modalities(args: argparse.Namespace, adapter: str, device: str) -> int:
     modalities = list(MODALITY_GROUPS) if args.modality == "all" else [args.modality]
     model_args = {
         "pretrained": args.model_name,
+        **backbone_model_args(args.model_backbone),
         **resize_model_args(adapter, args.resize_min_pixels, args.resize_max_pixels),
         **({"revision": args.model_revision} if args.model_revision else {}),
     }

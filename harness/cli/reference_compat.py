@@ -13,13 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import evaluate
-from harness.cli import add_cache_flags, add_media_flags, add_metrics_flags, add_throughput_flags, encoding_arguments
+from harness.cli import (
+    add_audio_flags,
+    add_cache_flags,
+    add_media_flags,
+    add_metrics_flags,
+    add_throughput_flags,
+    encoding_arguments,
+)
 from harness.cli.progress import RichReporter, report_run
 from harness.cli.reference_entries import load_dataset_config
 from harness.cli.reference_extras import UnknownFlagError, split_ignored
 from harness.cli.reference_flags import add_resize_flags, resize_model_args
 from harness.errors import HarnessError
-from harness.models import adapter_for_backbone
+from harness.models import adapter_for_backbone, backbone_model_args
 from harness.taskspec import TaskIndex
 
 
@@ -27,11 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
     """The reference's flags (those that matter for evaluation)."""
     parser = argparse.ArgumentParser(prog="eval.py", description="VLM2Vec-compatible evaluation entry point.")
     parser.add_argument("--model_name", required=True, help="checkpoint folder or hub id")
-    parser.add_argument("--model_backbone", default=None, help="qwen2_vl (detected from the config when omitted)")
+    parser.add_argument(
+        "--model_backbone",
+        default=None,
+        help="qwen2_vl (the default), qwen2_5_vl, gme, nvomniembed, e5_omni or lco_omni",
+    )
     parser.add_argument("--dataset_config", required=True, type=Path)
     parser.add_argument("--encode_output_path", required=True, type=Path)
     parser.add_argument("--per_device_eval_batch_size", type=int, default=16)
-    parser.add_argument("--pooling", choices=["eos", "last"], default="eos")
+    parser.add_argument(
+        "--pooling",
+        choices=sorted(REFERENCE_POOLING),
+        default=None,
+        help="the reference's pooling names (eos, last and last_token are one rule; default: last token)",
+    )
     parser.add_argument("--normalize", type=_boolean, default=True)
     parser.add_argument("--data_basedir", type=Path, default=Path("."))
     add_resize_flags(parser)
@@ -48,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="false: first resize images to --image_resolution, as the reference does for V1 checkpoints",
     )
     parser.add_argument("--image_resolution", choices=["high", "mid", "low"], default=None)
-    parser.add_argument("--max_len", type=int, default=None, help="text truncation: not supported (leave unset)")
+    parser.add_argument(
+        "--max_len",
+        type=int,
+        default=None,
+        help="text truncation: omni backbones cut text-only prompts to min(N, 2048) tokens; refused for the others",
+    )
     parser.add_argument(
         "--predictions",
         choices=["full", "topk"],
@@ -63,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true")
     add_media_flags(parser)
+    add_audio_flags(parser)
     add_cache_flags(parser)
     add_throughput_flags(parser)
     add_metrics_flags(parser)
@@ -90,21 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    adapter = adapter_for_backbone(args.model_backbone or "qwen2_vl")
-    if args.max_len is not None:
-        raise HarnessError(
-            "--max_len (text truncation) is not supported; leave it unset (the reference never truncates then)"
-        )
-    index = TaskIndex()
-    selection = load_dataset_config(args.dataset_config, index)
+    backbone = args.model_backbone or "qwen2_vl"
+    adapter = adapter_for_backbone(backbone)
     model_args: dict[str, Any] = {
         **checkpoint_model_args(args.model_name, args.checkpoint_path, args.lora),
+        **backbone_model_args(backbone),
         "revision": args.model_revision,
-        "pooling": args.pooling,
+        **pooling_model_args(adapter, args.pooling),
         "normalize": args.normalize,
+        **max_len_model_args(adapter, args.max_len),
         **resize_model_args(adapter, args.resize_min_pixels, args.resize_max_pixels),
         **resolution_model_args(adapter, args.resize_use_processor, args.image_resolution),
     }
+    index = TaskIndex()
+    selection = load_dataset_config(args.dataset_config, index)
     result = evaluate(
         adapter,
         model_args,
@@ -118,12 +139,50 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
+        audio_max_seconds=args.audio_max_seconds,
         **encoding_arguments(args),
         reporter=RichReporter(),
         command=sys.argv,
     )
     report_run(result)
     return 0
+
+
+REFERENCE_POOLING = {"eos": "last", "last": "last", "last_token": "last", "mean": "mean", "cls": "cls"}
+"""The reference's ``--pooling`` names and the rule each is (its ``_pooling``: eos and last_token are last)."""
+OMNI_TEXT_TOKEN_CAP = 2048
+"""The reference's omni collator cuts a text-only prompt to ``min(--max_len, 2048)`` tokens."""
+
+
+def pooling_model_args(adapter: str, pooling: str | None) -> dict[str, Any]:
+    """``pooling`` for ``adapter`` as the reference's flag means it. Unset: its default, the last
+    token (said in one note line for the omni adapter, whose nvomniembed recipe runs ``--pooling mean``)."""
+    if adapter != "omni":  # vlm2vec and gme name their one rule eos or last; they refuse the others
+        given = pooling or "eos"
+        return {"pooling": "last" if given == "last_token" else given}
+    if pooling is None:
+        print(
+            "note: --pooling not given: last token, the reference's default (its nvomniembed runs use mean)",
+            file=sys.stderr,
+        )
+    rule = REFERENCE_POOLING[pooling or "last"]
+    if rule == "cls":
+        raise HarnessError("--pooling cls is not supported by the omni backbones (use last or mean)")
+    return {"pooling": rule}
+
+
+def max_len_model_args(adapter: str, max_len: int | None) -> dict[str, Any]:
+    """``--max_len`` where the reference applies it without cutting media placeholders: the omni
+    backbones' text-only prompts (``max_text_tokens``); refused for the others."""
+    if max_len is None:
+        return {}
+    if adapter != "omni":
+        raise HarnessError(
+            "--max_len (text truncation) is not supported; leave it unset (the reference never truncates then)"
+        )
+    if max_len < 1:
+        raise HarnessError(f"--max_len must be >= 1 (got {max_len})")
+    return {"max_text_tokens": min(max_len, OMNI_TEXT_TOKEN_CAP)}
 
 
 def checkpoint_model_args(model_name: str, checkpoint_path: str | None, lora: bool) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The entries of a VLM2Vec-style eval YAML (``--dataset_config``) as harness tasks.
 
 One top-level key per dataset, with ``dataset_parser``, ``dataset_name``, ``eval_type`` and path
-keys, exactly as the reference's ``experiments/public/eval/{image,video,visdoc}.yaml`` write them.
+keys, exactly as the reference's ``experiments/public/eval/{image,video,visdoc}.yaml`` write them,
+and the V3 configs' (``text``, ``tool``, ``memory``, ``audio``, ``gui`` and MCMR) keys, read by
+:mod:`harness.cli.reference_v3_keys`.
 A key (or its ``dataset_name``) that names a built-in task runs that task; any other key with a
 known ``dataset_parser`` becomes a task built from that parser's task file (see
 :data:`PARSER_BASES`). The key is the output prefix, as in the reference. Every key is either
@@ -18,6 +20,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.cli.reference_v3_keys import (
+    V3_KEYS,
+    V3_NOTED_KEYS,
+    V3_PARSERS,
+    check_v3_parser,
+    memory_root_update,
+    ranking_matches,
+    task_name_for_key,
+    v3_update,
+)
 from harness.errors import HarnessError
 from harness.taskspec import LoadedTask, Selection, TaskIndex, TaskSpec
 from harness.taskspec.index import builtin_task_dir
@@ -48,7 +60,7 @@ HONOURED_KEYS = {
     "frame_root",
     "data_path",
 }
-KNOWN_KEYS = HONOURED_KEYS | set(NOTED_KEYS)
+KNOWN_KEYS = HONOURED_KEYS | V3_KEYS | set(NOTED_KEYS)
 
 PARSER_BASES: dict[str, str] = {
     # image parsers: the parser's include file (every task of the family differs only in its data)
@@ -80,6 +92,7 @@ PARSER_FILES: dict[str, str] = {
     "moment_retrieval": "_moment_retrieval.yaml",  # QVHighlight and Charades-STA
     "video_classification": "_video_classification.yaml",
     "mvbench": "MVBench.yaml",
+    **{parser: "(V3)" for parser in V3_PARSERS},  # checked by modality: check_v3_parser
 }
 """Per ``dataset_parser``: the file a built-in task of that parser is or includes (its parser)."""
 NOT_FOR_NEW_DATASETS = {
@@ -112,8 +125,14 @@ def load_dataset_config(path: Path, index: TaskIndex) -> Selection:
     selection = Selection()
     for key, entry in config.items():
         selection.tasks.append(entry_task(path, str(key), entry, index))
-    for noted, meaning in NOTED_KEYS.items():  # one line per key, not per entry
-        keys = [str(key) for key, entry in config.items() if noted in entry]
+    noted_keys: list[tuple[str, str, frozenset[str] | None]] = [(k, meaning, None) for k, meaning in NOTED_KEYS.items()]
+    noted_keys += [(noted, meaning, parsers) for noted, (meaning, parsers) in V3_NOTED_KEYS.items()]
+    for noted, meaning, parsers in noted_keys:  # one line per key, not per entry
+        keys = [
+            str(key)
+            for key, entry in config.items()
+            if noted in entry and (parsers is None or entry.get("dataset_parser") in parsers)
+        ]
         if keys:
             shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
             print(
@@ -131,10 +150,26 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
     if unknown:
         raise HarnessError(f"{where}: unsupported keys {sorted(unknown)} (supported: {sorted(KNOWN_KEYS)})")
     base, source, meta_task, builtin = _base(where, key, entry, index)
+    parser = entry.get("dataset_parser")
     eval_type = entry.get("eval_type", "global")  # the reference's default
-    if eval_type != base.ranking:
+    if not ranking_matches(parser, eval_type, base.ranking):
         raise HarnessError(f"{where}: eval_type '{eval_type}' differs from task '{base.task}' ranking '{base.ranking}'")
-    update: dict[str, Any] = {"task": key, "num_rows": _num_rows(where, entry.get("num_sample_per_subset"))}
+    name = task_name_for_key(key)
+    if name != key:
+        print(
+            f"note: {where}: runs task '{name}'; its files are named {name}_* (the reference's {key}_*)",
+            file=sys.stderr,
+        )
+    update: dict[str, Any] = {"task": name, "num_rows": _num_rows(where, entry.get("num_sample_per_subset"))}
+    if parser in V3_PARSERS:
+        return LoadedTask(
+            spec=_validated(where, base, {**update, **_v3_entry_update(where, entry, base)}),
+            source=source,
+            meta_task=meta_task,
+        )
+    extra = sorted(set(entry) & V3_KEYS)
+    if extra:
+        raise HarnessError(f"{where}: {extra} are keys of the reference's V3 parsers ({', '.join(sorted(V3_PARSERS))})")
     if not builtin and base.modality == "image":  # a config of the MMEB image repository, as the reference
         name = str(entry.get("dataset_name", key))
         update["dataset"] = {
@@ -166,20 +201,44 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
     return LoadedTask(spec=_validated(where, base, update), source=source, meta_task=meta_task)
 
 
+def _v3_entry_update(where: str, entry: dict[str, Any], base: TaskSpec) -> dict[str, Any]:
+    """The changes a V3 entry's keys make to its built-in task (the shared keys as for V2)."""
+    update = v3_update(where, entry, base)
+    if "data_path" in entry and base.modality == "memory":
+        update.update(memory_root_update(where, entry["data_path"], base))
+    elif "data_path" in entry and entry.get("dataset_parser") not in V3_NOTED_KEYS["data_path"][1]:
+        raise HarnessError(f"{where}: data_path: dataset_parser '{entry.get('dataset_parser')}' reads no data_path")
+    if "image_root" in entry:
+        update["media_root"] = _folder(where, "image_root", entry["image_root"])
+    if "metrics" in entry:
+        update["metrics"] = {**base.metrics.model_dump(exclude_unset=True), "families": entry["metrics"]}
+    frames = _num_frames(where, entry)
+    if frames is not None:
+        update["video"] = {**base.video.model_dump(exclude_unset=True), "num_frames": frames}
+    return update
+
+
 def _base(where: str, key: str, entry: dict[str, Any], index: TaskIndex) -> tuple[TaskSpec, Path, str | None, bool]:
     """The task an entry starts from: (spec, source file, meta-task, whether it is a built-in task)."""
     # The reference reads the data of dataset_name and names the outputs by the key (K700's
     # dataset_name is Kinetics-700, which is no task name here: then the key names the task).
-    dataset_name = str(entry.get("dataset_name", key))
-    name = dataset_name if dataset_name in index.tasks else key
+    dataset_name = task_name_for_key(str(entry.get("dataset_name", key)))
+    name = dataset_name if dataset_name in index.tasks else task_name_for_key(key)
     parser = entry.get("dataset_parser")
     if parser is not None and parser not in PARSER_FILES:
         raise HarnessError(f"{where}: unknown dataset_parser '{parser}' (known: {', '.join(sorted(PARSER_FILES))})")
     if name in index.tasks:
         loaded = index.tasks[name]
-        if parser is not None and PARSER_FILES[parser] not in _parser_files(loaded.source):
+        if parser in V3_PARSERS:
+            check_v3_parser(where, parser, loaded.spec)
+        elif parser is not None and PARSER_FILES[parser] not in _parser_files(loaded.source):
             raise HarnessError(f"{where}: task '{name}' is not read by dataset_parser '{parser}'")
         return loaded.spec, loaded.source, index.meta_task_of(name), True
+    if parser in V3_PARSERS:
+        raise HarnessError(
+            f"{where}: dataset_parser '{parser}' runs only the built-in MMEB-V3 tasks here; "
+            + index.unknown_name_message(name)
+        )
     if parser in NOT_FOR_NEW_DATASETS:
         raise HarnessError(
             f"{where}: dataset_parser '{parser}' runs only its built-in datasets ({NOT_FOR_NEW_DATASETS[parser]}); "

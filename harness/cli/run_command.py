@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.api import evaluate
 from harness.cli import (
+    add_audio_flags,
     add_cache_flags,
     add_common_flags,
     add_media_flags,
@@ -60,6 +61,7 @@ def add_parser(subparsers: Any) -> None:
         help="under torchrun: minutes a rank waits for the others before the run stops (default 60)",
     )
     add_media_flags(parser)
+    add_audio_flags(parser)
     add_cache_flags(parser)
     add_throughput_flags(parser)
     add_metrics_flags(parser)
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         include_paths=args.include_path,
         overwrite=args.overwrite,
         max_image_pixels=args.max_image_pixels,
+        audio_max_seconds=args.audio_max_seconds,
         dist_timeout=args.dist_timeout,
         **encoding_arguments(args),
         reporter=RichReporter(),

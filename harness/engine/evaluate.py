@@ -55,6 +55,8 @@ class EvalOptions:
     """Preprocessing workers (``--num_workers``) and pinned memory."""
     metrics_compat: MetricsCompat = "harness"
     """How graded qrels pair grades with documents (``--metrics_compat``, see :mod:`harness.engine.grade_pairing`)."""
+    audio_max_seconds: float | None = None
+    """The run's ``--audio_max_seconds``, already applied to the audio tasks' specs; kept to be recorded."""
 
     def batching(self) -> BatchOptions:
         """The batching options of every side."""

@@ -194,6 +194,7 @@ def _new_run_file(
             num_workers=options.workers.num_workers,
             model_threads=options.workers.main_threads,
             metrics_compat=options.metrics_compat,
+            audio_max_seconds=options.audio_max_seconds,
         ),
     )
 

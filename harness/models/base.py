@@ -98,13 +98,36 @@ def register_model(*names: str, description: str = "") -> Callable[[EncoderFacto
     return decorate
 
 
-BACKBONE_ADAPTERS = {"qwen2_vl": "vlm2vec", "qwen2_5_vl": "vlm2vec", "gme": "gme"}
+BACKBONE_ADAPTERS = {
+    "qwen2_vl": "vlm2vec",
+    "qwen2_5_vl": "vlm2vec",
+    "gme": "gme",
+    "nvomniembed": "omni",
+    "e5_omni": "omni",
+    "lco_omni": "omni",
+}
 """The reference's ``--model_backbone`` names and the adapter that serves each."""
 
+BACKBONE_MODEL_ARGS: dict[str, dict[str, Any]] = {
+    "nvomniembed": {"style": "nvomniembed"},
+    "e5_omni": {"style": "e5_omni"},
+    "lco_omni": {"style": "lco_omni"},
+}
+"""Adapter arguments a backbone name implies (the omni backbones are one adapter, three styles)."""
 
-REFERENCE_RESIZE_ADAPTERS = frozenset({"vlm2vec"})
+UNSUPPORTED_BACKBONES = {
+    "wave": "WAVE feeds the raw waveform to its own BEATs audio branch, which no adapter here has",
+    "qwen3_vl": "no Qwen3-VL-Embedding adapter here",
+    "qwen2_5_omni": "no adapter for the reference's own Qwen2.5-Omni embedding processor and LoRA checkpoints",
+    "jina_omni": "no adapter for jina-embeddings-v5-omni (custom Qwen3 code)",
+}
+"""Backbones of the reference that no adapter here serves, and why (named in the one-line error)."""
+
+
+REFERENCE_RESIZE_ADAPTERS = frozenset({"vlm2vec", "omni"})
 """Adapters that take the reference's ``--resize_min_pixels`` / ``--resize_max_pixels`` as their
-``min_pixels`` / ``max_pixels``: its Qwen2-VL wrapper does, its GME wrapper keeps its own bounds."""
+``min_pixels`` / ``max_pixels``: its Qwen2-VL wrapper and its omni collator do, its GME wrapper
+keeps its own bounds."""
 
 
 def adapter_for_backbone(backbone: str) -> str:
@@ -112,8 +135,15 @@ def adapter_for_backbone(backbone: str) -> str:
     adapter = BACKBONE_ADAPTERS.get(backbone)
     if adapter is None:
         supported = ", ".join(BACKBONE_ADAPTERS)
-        raise ModelError(f"--model_backbone {backbone} is not supported (supported: {supported})")
+        reason = f": {UNSUPPORTED_BACKBONES[backbone]}" if backbone in UNSUPPORTED_BACKBONES else ""
+        raise ModelError(f"--model_backbone {backbone} is not supported{reason} (supported: {supported})")
     return adapter
+
+
+def backbone_model_args(backbone: str) -> dict[str, Any]:
+    """The adapter arguments ``backbone`` implies beyond the adapter's name (empty for most)."""
+    adapter_for_backbone(backbone)
+    return dict(BACKBONE_MODEL_ARGS.get(backbone, {}))
 
 
 def is_registered(name: str) -> bool:

@@ -189,6 +189,9 @@ class RunInfo(_Strict):
     metrics_compat: Literal["harness", "reference"] = "harness"
     """How graded qrels paired grades with documents: ``harness`` (each grade with its document) or
     ``reference`` (the reference's ``set()`` pairing, ``--metrics_compat reference``)."""
+    audio_max_seconds: float | None = None
+    """The run-wide audio head crop (``--audio_max_seconds``) that replaced the audio tasks'
+    ``audio.max_seconds``, when one was given."""
 
 
 class RunFile(_Strict):
