@@ -79,17 +79,7 @@ GUI = [f"GAE-{source}_{split}" for source in ("GUIAct", "Mind2Web") for split in
 
 # Written by other helpers, not on this branch yet: each must still be refused as an unknown task.
 # When one lands, its test below fails; move its key out of this set (the present-task test then covers it).
-EXPECTED_MISSING = {
-    *GUI,
-    "NSynth",
-    "SpeechCommands",
-    "CREMA-D",
-    "SoundDescs",
-    "Clotho",
-    "AVE",
-    "TUTSound",
-    "TUTSound(hard)",
-}
+EXPECTED_MISSING = {*GUI}
 
 
 def text_entries() -> dict[str, dict[str, Any]]:
@@ -191,17 +181,37 @@ def test_every_v3_entry_of_a_task_on_this_branch_runs_that_task_unchanged(tmp_pa
 
     tasks = load_dataset_config(write_config(tmp_path, entries), index).tasks
 
-    assert [t.spec.task for t in tasks] == list(entries) and len(tasks) == 53 + 35 + 4 + 3 + 1
+    assert [t.spec.task for t in tasks] == [task_name_for_key(key) for key in entries]
+    assert len(tasks) == 53 + 35 + 4 + 11 + 1
     for task in tasks:
         # query_file / candidate_file / qrels_file / audio_root / data_path name what the task reads
         expected = index.tasks[task.spec.task].spec.model_dump(mode="json")
         assert task.spec.model_dump(mode="json") == {**expected, "num_rows": None}, task.spec.task
     notes = capsys.readouterr().err.splitlines()
-    assert notes == [
-        f"note: {tmp_path / 'eval.yaml'}: data_path is not used (the parser searches it only for the tables an "
-        "entry does not name; the task reads its own): text/BRIGHT/aops, text/BRIGHT/biology, "
-        "text/BRIGHT/earth_science and 50 more"
-    ]
+    where = f"note: {tmp_path / 'eval.yaml'}"
+    assert sorted(notes) == sorted(
+        [
+            f"{where}: data_path is not used (the parser searches it only for the tables an "
+            "entry does not name; the task reads its own): text/BRIGHT/aops, text/BRIGHT/biology, "
+            "text/BRIGHT/earth_science and 50 more",
+            f"{where}: TUTSound(hard): runs task 'TUTSound-hard'; its files are named TUTSound-hard_* "
+            "(the reference's TUTSound(hard)_*)",
+            f"{where}: video_root is not used (raw videos; frames are read from frame_root, never extracted): AVE",
+            f"{where}: frame_root is not used (the task file names its frame folders): AVE",
+        ]
+    )
+
+
+def test_an_ave_frame_root_other_than_the_tasks_own_is_refused(tmp_path):
+    entry = {**all_entries()["AVE"], "frame_root": "elsewhere/frames"}
+
+    with pytest.raises(HarnessError) as caught:
+        load_dataset_config(write_config(tmp_path, {"AVE": entry}), TaskIndex())
+
+    assert str(caught.value).endswith(
+        "AVE: frame_root: task 'AVE' reads its frame folders under 'audio-tasks/AVE/AVE_Dataset/frames', "
+        "got 'elsewhere/frames' (put or link the frames there)"
+    )
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED_MISSING))
@@ -223,22 +233,9 @@ def test_the_reference_key_tutsound_hard_is_the_task_tutsound_hard():
 
 
 def test_the_tutsound_hard_entry_runs_a_task_of_that_name(tmp_path, capsys):
-    # A stub audio task named TUTSound-hard (the real one is being written elsewhere), found
-    # through an include path as --include_path does.
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    (stub / "TUTSound-hard.yaml").write_text(
-        "task: TUTSound-hard\nversion: '1.0'\nmodality: audio\nmedia_root: audio-tasks/tutsound\nranking: local\n"
-        "dataset: {files: ['audio-tasks/tutsound/rows.parquet']}\n"
-        "query: {template: 'Retrieve the sound event categories.', audio_column: audio}\n"
-        "candidates: {corpus: {files: ['audio-tasks/tutsound/rows.parquet']}, template: '{{ cand.label }}', "
-        "id_template: '{{ cand.label }}'}\n"
-        "relevance: {kind: id_template, template: '{{ label }}'}\n"
-    )
-    index = TaskIndex(include_paths=[stub])
     path = write_config(tmp_path, {"TUTSound(hard)": audio_entries()["TUTSound(hard)"]})
 
-    (task,) = load_dataset_config(path, index).tasks
+    (task,) = load_dataset_config(path, TaskIndex()).tasks
 
     assert task.spec.task == "TUTSound-hard"
     assert "runs task 'TUTSound-hard'; its files are named TUTSound-hard_*" in capsys.readouterr().err
@@ -399,3 +396,26 @@ def test_eval_py_runs_an_omni_backbone_on_the_v3_audio_config(thinker, esc50, tm
     assert facts["settings"]["style"] == backbone
     assert facts["settings"]["pooling"] == ("mean" if pooling == "mean" else "last")
     assert json.loads((out / "ESC-50_score.json").read_text())["num_data"] == 2
+
+
+def test_audio_root_of_clips_relative_to_data_basedir_is_the_tables_folder(tmp_path):
+    # SpeechCommands' clip paths are relative to --data_basedir (media_root ""): audio.yaml's
+    # audio-tasks/speechcommand-1k is its tables' folder, and another folder moves the tables only.
+    assert _one(tmp_path, "SpeechCommands").media_root == ""
+    spec = _one(tmp_path, "SpeechCommands", audio_root="mine/sc")
+    assert spec.media_root == ""
+    assert spec.dataset.files == ["mine/sc/query_eval.parquet"]
+
+
+def test_audio_root_of_a_generated_task_moves_its_generator_files(tmp_path):
+    spec = _one(tmp_path, "TUTSound", audio_root="mine/tut")
+    assert spec.media_root == "mine/tut/TUT-sound-events-2017-development"
+    assert spec.dataset.generate.root == "mine/tut/TUT-sound-events-2017-development"
+
+
+def test_ave_audio_root_is_its_clip_folder_and_another_is_refused(tmp_path):
+    assert _one(tmp_path, "AVE").media_root == "audio-tasks/AVE/AVE_Dataset"
+    with pytest.raises(
+        HarnessError, match=r"audio_root: task 'AVE' reads its clips under 'audio-tasks/AVE/AVE_Dataset/audios'"
+    ):
+        _one(tmp_path, "AVE", audio_root="mine/audios")

@@ -11,6 +11,7 @@ have is an error. The rest is :mod:`harness.cli.reference_entries` (shared with 
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -39,7 +40,10 @@ V3_PARSERS = {
 """The reference's V3 ``dataset_parser`` names and the modality of the built-in tasks each reads
 (they run their built-in tasks only: a new dataset key with one of them is an error)."""
 
-LOCAL_AS_GLOBAL = {"audio_cls": "every query's cand_names is the whole class list"}
+LOCAL_AS_GLOBAL = {
+    "audio_cls": "every query's cand_names is the whole class list",
+    "sounddescs_text_audio": "every query's cand_names is the whole pool (the evaluated queries' positives)",
+}
 """Parsers whose ``eval_type: local`` ranks every query against the whole pool: the built-in tasks
 write that as ``ranking: global`` (the same ranking), so ``local`` is accepted for them."""
 
@@ -88,7 +92,20 @@ def v3_update(where: str, entry: dict[str, Any], spec: TaskSpec) -> dict[str, An
         _check_instruction(where, entry["query_instruction"], spec)
     if "audio_root" in entry:
         _merge(update, _audio_root_update(where, entry["audio_root"], spec, update))
+    if "frame_root" in entry and entry.get("dataset_parser") in V3_NOTED_KEYS["frame_root"][1]:
+        _check_frame_root(where, entry["frame_root"], spec)
     return update
+
+
+def _check_frame_root(where: str, value: Any, spec: TaskSpec) -> None:
+    """``frame_root`` of an AVE entry: the task reads frames at ``<media_root>/frames/<video>``; the
+    reference's value names that folder (noted), any other is an error, never silently ignored."""
+    own = f"{(spec.media_root or '').rstrip('/')}/frames"
+    if not isinstance(value, str) or value.rstrip("/") != own:
+        raise HarnessError(
+            f"{where}: frame_root: task '{spec.task}' reads its frame folders under {own!r}, got {value!r} "
+            "(put or link the frames there)"
+        )
 
 
 def memory_root_update(where: str, value: Any, spec: TaskSpec) -> dict[str, Any]:
@@ -157,26 +174,84 @@ def _check_instruction(where: str, value: Any, spec: TaskSpec) -> None:
 
 def _audio_root_update(where: str, value: Any, spec: TaskSpec, update: dict[str, Any]) -> dict[str, Any]:
     """``audio_root``: the folder of the task's clips and tables (the reference's audio parsers find
-    both there). The built-in folder: unchanged; another: the task's media root and every table
-    under the built-in folder move to it (tables named by ``*_file`` keys stay as named)."""
+    both there), or for AVE the folder of its clips alone. The built-in folder: unchanged; another:
+    every path of the task under the built-in folder (media root, tables, generated-row files) moves
+    to it (tables named by ``*_file`` keys stay as named); AVE's clips cannot move apart from its
+    frames and list (one line)."""
     if not isinstance(value, str):
         raise HarnessError(f"{where}: audio_root: expected a folder (text), got {value!r}")
     new = value.rstrip("/")
-    old = spec.media_root.rstrip("/")
+    data = spec.model_dump(exclude_unset=True)
+    data.update(update)
+    clips = CLIP_FOLDER_ROOTS.get(spec.task)
+    if clips is not None:
+        own = f"{spec.media_root.rstrip('/')}/{clips}"
+        if new == own:
+            return {}
+        raise HarnessError(
+            f"{where}: audio_root: task '{spec.task}' reads its clips under {own!r}, got {value!r} "
+            "(put or link them there)"
+        )
+    old = REFERENCE_AUDIO_ROOTS.get(spec.task) or _data_folder(spec.media_root, data)
     if new == old:
         return {}
     new, old = (f"{folder}/" if folder else "" for folder in (new, old))
-    data = spec.model_dump(exclude_unset=True)
-    data.update(update)
-    moved: dict[str, Any] = {"media_root": new}
+
+    def moved_path(path: str) -> str:
+        if path.rstrip("/") == old.rstrip("/"):
+            return new
+        return new + path.removeprefix(old) if old and path.startswith(old) else path
+
+    moved: dict[str, Any] = {"media_root": moved_path(spec.media_root)} if spec.media_root.strip("/") else {}
     for section in _sections(data):
-        files = section.get("files")
-        if isinstance(files, list) and old:
-            section["files"] = [new + f.removeprefix(old) if f.startswith(old) else f for f in files]
+        if isinstance(section.get("files"), list):
+            section["files"] = [moved_path(f) if isinstance(f, str) else f for f in section["files"]]
+        generate = section.get("generate")
+        if isinstance(generate, dict):
+            for key in ("root", "file"):
+                if isinstance(generate.get(key), str):
+                    generate[key] = moved_path(generate[key])
     for part in ("dataset", "candidates", "relevance"):
         if part in data:
             moved[part] = data[part]
     return moved
+
+
+REFERENCE_AUDIO_ROOTS = {
+    "NSynth": "audio-tasks/nsynth-1k",
+    "ESC-50": "audio-tasks/esc50",
+    "UrbanSound8K": "audio-tasks/urbansound8k",
+    "SpeechCommands": "audio-tasks/speechcommand-1k",
+    "CREMA-D": "audio-tasks/creamD",
+    "SoundDescs": "audio-tasks/sounddescs-1k",
+    "Clotho": "audio-tasks/clotho",
+    "SpeechCOCO": "audio-tasks/speechcoco-1k",
+    "TUTSound": "audio-tasks/tutsound",
+    "TUTSound-hard": "audio-tasks/tutsound",
+}
+"""The ``audio_root`` of each built-in audio task in the reference's audio.yaml (@44f991d): the
+folder every path of the task lies under (a task not listed: the deepest folder that holds them)."""
+
+CLIP_FOLDER_ROOTS = {"AVE": "audios"}
+"""Tasks whose reference ``audio_root`` is the folder of the clips alone, under the media root (AVE:
+``audio-tasks/AVE/AVE_Dataset/audios``; its frames and test list are beside it)."""
+
+
+def _data_folder(media_root: str, data: dict[str, Any]) -> str:
+    """The deepest folder that holds the task's media root (when it has one) and every table and
+    generated-row file: where the reference's ``audio_root`` points ("" when they share none)."""
+    paths = [media_root.rstrip("/")] if media_root.strip("/") else []
+    for section in _sections(data):
+        paths += [posixpath.dirname(f) for f in section.get("files") or [] if isinstance(f, str)]
+        generate = section.get("generate")
+        if isinstance(generate, dict):
+            if isinstance(generate.get("root"), str):
+                paths.append(generate["root"])
+            if isinstance(generate.get("file"), str):
+                paths.append(posixpath.dirname(generate["file"]))
+    if not paths or not all(paths):
+        return ""
+    return posixpath.commonpath(paths)
 
 
 def _sections(data: dict[str, Any]) -> list[dict[str, Any]]:
