@@ -303,3 +303,23 @@ def test_an_adapter_without_image_lists_refuses_the_task_in_one_line(gui_base: P
     )
     assert "q2s-00000-of-00002.parquet row 2" in message and "\n" not in message
     assert not (tmp_path / "out" / f"{TASK}_score.json").exists()
+
+
+def test_data_check_counts_every_listed_image_and_reports_the_missing_one(gui_base: Path):
+    from harness.datasetup import check_task
+
+    result = check_task(task(), gui_base.resolve(), "local")
+    assert result.status == "incomplete"  # a run reads gone.png as no image; the data still lacks it
+    # guiact/{a,b,c,gone}.png and the corpus' a.png, b.png, each counted once
+    assert (result.images.referenced, result.images.present, result.images.missing) == (6, 5, 1)
+    assert result.images.first_missing == ["gui-tasks/GUIAct/guiact/gone.png"]
+
+
+def test_validate_decodes_the_listed_images_and_warns_of_the_missing_one(gui_base: Path, capsys):
+    from harness.cli import main
+
+    path = GUI_DIR / f"{TASK}.yaml"
+    assert main(["validate", str(path), "--data_basedir", str(gui_base), "--data_source", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "6 rows, 6 candidates, 5 images checked" in out
+    assert "warning: 1 listed images name a missing file" in out
