@@ -5,7 +5,8 @@ an adapter turns a batch of them into embeddings. Neither side imports the other
 this module, and nothing here knows of task files, templates or torch.
 
 * **A record** holds a text and at most the media that text refers to: an image (a path under
-  the task's media root, or in-memory :class:`ImageData`) and/or a video (a :class:`VideoRef`
+  the task's media root, or in-memory :class:`ImageData`) or an image list (``images``: several
+  images, or slots without one, as MMEB-V3's GUI rows have), and/or a video (a :class:`VideoRef`
   with the frames already sampled) and/or an audio clip (an :class:`AudioRef`: a file or
   in-memory data, an optional window, and how it is decoded). Paths are resolved and checked by
   the data layer.
@@ -13,7 +14,8 @@ this module, and nothing here knows of task files, templates or torch.
   :data:`IMAGE_MARKER` / :data:`VIDEO_MARKER` / :data:`AUDIO_MARKER` (task templates write them as
   ``{{ IMAGE }}`` / ``{{ VIDEO }}`` / ``{{ AUDIO }}``); each adapter replaces them with its own
   tokens, or removes them. An adapter that takes no audio says so (``accepts_audio``, see
-  :mod:`harness.models.base`) and the engine refuses an audio input before encoding.
+  :mod:`harness.models.base`) and the engine refuses an audio input before encoding; likewise
+  an adapter that takes no image list (``accepts_image_lists``).
 * **Sides.** A :data:`Side` says whether a batch holds queries or candidates, for adapters that
   treat the two differently (prefixes, prompts); records themselves are the same on both sides.
 
@@ -35,6 +37,7 @@ __all__ = [
     "AudioRef",
     "EncodeInput",
     "ImageData",
+    "ImageSlot",
     "Side",
     "VideoRef",
 ]
@@ -137,9 +140,20 @@ class AudioRef:
     encoded without its audio, as the reference's collator does."""
 
 
+ImageSlot = Path | ImageData | None
+"""One entry of an image list: an image (an absolute path or in-memory data), or None for a slot
+the row names no image for (an empty entry, or a listed file that is missing where the task file
+allows it)."""
+
+
 @dataclass(frozen=True)
 class EncodeInput:
-    """Text with optional media; the text marks media with ``<|image|>`` / ``<|video|>`` / ``<|audio|>``."""
+    """Text with optional media; the text marks media with ``<|image|>`` / ``<|video|>`` / ``<|audio|>``.
+
+    An input carries one ``image`` or one image list ``images``, never both; the data layer gives a
+    list of one present image as ``image``, so single-image adapters and cache keys see it as any
+    other image.
+    """
 
     text: str
     image: Path | ImageData | None = None
@@ -148,7 +162,24 @@ class EncodeInput:
     """The video with its sampled frames."""
     audio: AudioRef | None = None
     """The audio clip."""
+    images: tuple[ImageSlot, ...] = ()
+    """An image list, in the order of the text's image markers: several images, or slots holding
+    None (no image). What an adapter makes of an empty slot is its own rule (VLM2Vec's Qwen2-VL
+    encodes the text alone, its markers as plain tokens); an adapter that takes no image list says
+    so (``accepts_image_lists``). Empty: no image list."""
+
+    def __post_init__(self) -> None:
+        if self.image is not None and self.images:
+            raise ValueError("an input has an image or an image list (images), not both")
+        if not isinstance(self.images, tuple):
+            raise TypeError(f"images must be a tuple, got {type(self.images).__name__}")
+
+    def all_images(self) -> tuple[Path | ImageData, ...]:
+        """Every image the input carries, in order: its ``image``, or the present slots of ``images``."""
+        if self.image is not None:
+            return (self.image,)
+        return tuple(slot for slot in self.images if slot is not None)
 
     def has_media(self) -> bool:
-        """True when the input carries an image, a video or an audio clip."""
-        return self.image is not None or self.video is not None or self.audio is not None
+        """True when the input carries an image, an image list, a video or an audio clip."""
+        return self.image is not None or bool(self.images) or self.video is not None or self.audio is not None

@@ -67,7 +67,7 @@ def test_templates_write_the_contracts_marker_for_audio():
 
 
 def test_the_contract_exports_its_records_sides_and_markers():
-    expected = {"EncodeInput", "ImageData", "VideoRef", "AudioRef", "AudioData", "Side"}
+    expected = {"EncodeInput", "ImageData", "ImageSlot", "VideoRef", "AudioRef", "AudioData", "Side"}
     expected |= {"IMAGE_MARKER", "VIDEO_MARKER", "AUDIO_MARKER"}
 
     assert set(harness.inputs.__all__) == expected

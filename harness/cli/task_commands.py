@@ -165,7 +165,7 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
         return f"group of {len(index.expand(loaded.spec.group))} tasks"
     spec = loaded.spec
     data = load_task_data(spec, args.data_basedir, args.data_source, args.limit).data  # the rows a run reads
-    images: dict[Path | ImageData, str] = _first_uses(data, "image")
+    images: dict[Path | ImageData, str] = _first_images(data)
     for image in sorted(images, key=image_name):
         _check_decodable(image, spec.task, images[image])
     clips = _check_audio(spec.task, data)
@@ -181,11 +181,28 @@ def _validate_one(loaded: LoadedTask | LoadedGroup | HarnessError, index: TaskIn
             f"; warning: {len(data.unmatched_positive_rows)} rows have a positive that is no candidate "
             f"(score 0; first: {data.unmatched_positive_rows[0]})"
         )
+    if data.missing_images:
+        summary += (
+            f"; warning: {len(data.missing_images)} listed images name a missing file (read as no image, "
+            f"image_lists.missing_file: empty_slot; first: {data.missing_images[0]})"
+        )
     return summary
 
 
+def _first_images(data: TaskData) -> dict[Path | ImageData, str]:
+    """Each distinct image of the task's inputs (single images and image lists) -> the first row using it."""
+    uses: dict[Path | ImageData, str] = {}
+    for query in data.queries:
+        for image in query.input.all_images():
+            uses.setdefault(image, query.location)
+    for candidate_id, candidate in data.candidates.items():
+        for image in candidate.all_images():
+            uses.setdefault(image, data.candidate_locations[candidate_id])
+    return uses
+
+
 def _first_uses(data: TaskData, medium: str) -> dict[Any, str]:
-    """Each distinct ``image`` or ``audio`` of the task's inputs -> the first row that uses it."""
+    """Each distinct ``audio`` (or other single medium) of the task's inputs -> the first row that uses it."""
     uses: dict[Any, str] = {}
     for query in data.queries:
         if getattr(query.input, medium) is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.data.audio_values import audio_value, audio_window
 from harness.data.corpus import Qrels, basedir_of, check_qrels_documents, image_value, load_corpus, load_qrels
+from harness.data.image_lists import ImageListError, SlotReader, list_entries, split_slots
 from harness.data.paths import resolve_inside
 from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError, MediaError
@@ -28,6 +29,7 @@ from harness.inputs import (
     AudioRef,
     EncodeInput,
     ImageData,
+    ImageSlot,
     VideoRef,
 )
 from harness.media.image import storage_format
@@ -75,6 +77,9 @@ class TaskData:
     unmatched_positive_rows: list[str] = field(default_factory=list)
     """Locations of the rows whose positive is not among their candidates (only with
     ``relevance.unmatched: score_zero``; otherwise such a row is an error)."""
+    missing_images: list[str] = field(default_factory=list)
+    """``<location>: <path>`` of each listed image file that is missing and became a slot without
+    an image (only with ``image_lists.missing_file: empty_slot``; otherwise it is an error)."""
 
 
 def build_task_data(
@@ -175,9 +180,10 @@ def _build_query(
         image = context.media_path("query.image_template", {"path": rendered}, "path")
     else:
         image = _image(context, "query.image_column", row, spec.query.image_column)
+    slots = _image_list(spec, context, "query.image_list_column", row, spec.query.image_list_column, data)
     video = context.video("query.video_template", spec.query.video_template, row_variables, spec.video)
     audio = context.audio("query", spec.query, row_variables, row, spec.audio)
-    query_input = context.make_input("query", text, image, video, audio)
+    query_input = context.make_input("query", text, image, video, audio, slots)
 
     candidate_variables = [
         {**row_variables, "cand": element, "cand_index": index}
@@ -255,9 +261,13 @@ def _add_candidate(
         cand_image = context.media_path("candidates.image_template", {"path": rendered}, "path")
     else:
         cand_image = _image(context, "candidates.image_column", values, spec.candidates.image_column)
+    key, column = "candidates.image_list_column", spec.candidates.image_list_column
+    slots = _image_list(spec, context, key, values, column, data)
     cand_video = context.video("candidates.video_template", spec.candidates.video_template, variables, spec.video)
     cand_audio = context.audio("candidates", spec.candidates, variables, values, spec.audio)
-    data.candidates[candidate_id] = context.make_input("candidate", cand_text, cand_image, cand_video, cand_audio)
+    data.candidates[candidate_id] = context.make_input(
+        "candidate", cand_text, cand_image, cand_video, cand_audio, slots
+    )
     data.candidate_locations[candidate_id] = context.location
     return candidate_id
 
@@ -273,6 +283,24 @@ def _image(context: _RowContext, key: str, values: Mapping[str, Any], column: st
     if isinstance(value, ImageData):
         return value
     return context.media_path(key, {column: value}, column)  # the path of an image dict, or None
+
+
+def _image_list(
+    spec: TaskSpec, context: _RowContext, key: str, values: Mapping[str, Any], column: str | None, data: TaskData
+) -> tuple[ImageSlot, ...] | None:
+    """The slots of the image list in ``values[column]`` (see :mod:`harness.data.image_lists`), or
+    None without an ``image_list_column``; allowed missing files are recorded in ``data``."""
+    if column is None:
+        return None
+    if column not in values:
+        raise context.error(key, f"missing column '{column}' (columns: {', '.join(sorted(values))})")
+    reader = SlotReader(context.media_root, context.check_media, spec.image_lists.missing_file)
+    try:
+        slots = reader.slots(list_entries(values[column]))
+    except ImageListError as error:
+        raise context.error(key, f"column '{column}': {error}") from None
+    data.missing_images.extend(f"{context.location}: {path}" for path in reader.missing)
+    return slots
 
 
 def _stored_image(
@@ -517,13 +545,23 @@ class _RowContext:
         image: Path | ImageData | None,
         video: VideoRef | None = None,
         audio: AudioRef | None = None,
+        slots: tuple[ImageSlot, ...] | None = None,
     ) -> EncodeInput:
+        images: tuple[ImageSlot, ...] = ()
+        if slots is not None:  # an image list: one image, several (a marker each), or a slot without one
+            try:
+                image, images = split_slots(text, slots)
+            except ImageListError as error:
+                raise self.error(f"{side} template", str(error)) from None
+            if images and video is not None:
+                raise self.error(f"{side} template", "an input has an image list or a video, not both")
         markers = text.count(IMAGE_MARKER)
-        if image is not None and markers != 1:
+        # An image list's markers were checked by split_slots (or, beside an empty slot, are the adapter's).
+        if not images and image is not None and markers != 1:
             raise self.error(
                 f"{side} template", f"an input with an image needs exactly one {{{{ IMAGE }}}} marker, found {markers}"
             )
-        if image is None and markers:
+        if not images and image is None and markers:
             raise self.error(f"{side} template", "the text has an {{ IMAGE }} marker but the row has no image")
         videos = text.count(VIDEO_MARKER)
         if video is not None and videos != 1:
@@ -537,7 +575,7 @@ class _RowContext:
             raise self.error(
                 f"{side} template", f"at most one {{{{ AUDIO }}}} marker, for the row's audio; found {clips}"
             )
-        return EncodeInput(text=text, image=image, video=video, audio=audio)
+        return EncodeInput(text=text, image=image, video=video, audio=audio, images=images)
 
 
 def _is_file(path: Path) -> bool:

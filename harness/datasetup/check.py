@@ -139,10 +139,11 @@ def _check_media(spec: TaskSpec, data: TaskData, base: Path, result: TaskCheck, 
     videos: dict[Path, None] = {}
     pages: set[str] = set()
     for item in [q.input for q in data.queries] + list(data.candidates.values()):
-        if isinstance(item.image, ImageData):
-            pages.add(item.image.digest)
-        elif item.image is not None:
-            images[item.image] = None
+        for image in item.all_images():
+            if isinstance(image, ImageData):
+                pages.add(image.digest)
+            else:
+                images[image] = None
         if isinstance(item.video, VideoRef):
             videos[item.video.source] = None
     _check_audio(spec, data, base, result)

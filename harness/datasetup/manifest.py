@@ -105,6 +105,8 @@ def media_folders(spec: TaskSpec) -> set[str]:
         spec.query.image_template,
         spec.candidates.image_column,
         spec.candidates.image_template,
+        spec.query.image_list_column,
+        spec.candidates.image_list_column,
     )
     if any(source is not None for source in images):
         folders.add(root)

@@ -31,8 +31,7 @@ CHARS_PER_TOKEN = 4
 def estimated_length(item: EncodeInput) -> int:
     """A guess at ``item``'s sequence length (no tokenizer, no media opened)."""
     cost = -(-len(item.text) // CHARS_PER_TOKEN)
-    if item.image is not None:
-        cost += IMAGE_COST
+    cost += IMAGE_COST * len(item.all_images())
     if item.video is not None:
         cost += FRAME_COST * len(item.video.frame_indices)
     if item.audio is not None:  # the longest the clip can be; its header is not read

@@ -10,10 +10,11 @@ The key of one embedding is a SHA-256 over canonical JSON of:
   weight file (the checkpoint folder's and, for a LoRA adapter, its base folder's);
 - the **side** (query or candidate);
 - the **rendered text** (the task's prompt included);
-- the **media content**: the SHA-256 of an image's bytes (a file or in-memory data alike), and
-  for a video the sampled frame indices with each sampled frame file's hash (frame folders) or
-  the video file's hash; for an audio clip the file's (or in-memory data's) hash with everything
-  that decides its waveform: window start and end, sample rate, head crop, minimum length.
+- the **media content**: the SHA-256 of an image's bytes (a file or in-memory data alike), of
+  each image of an image list in order (null for a slot without an image), and for a video the
+  sampled frame indices with each sampled frame file's hash (frame folders) or the video file's
+  hash; for an audio clip the file's (or in-memory data's) hash with everything that decides its
+  waveform: window start and end, sample rate, head crop, minimum length.
 
 File hashes come from the store's memo (by path, size and modification time), so a file is
 read for hashing once, not on every run. An encoder that reports neither a hub commit nor local
@@ -32,7 +33,8 @@ from harness.encoder_metadata import EncoderMetadata
 from harness.inputs import AudioData, EncodeInput, ImageData, Side
 
 KEY_FORMAT = 1
-# Audio added keys only for inputs with audio; every other input's key is unchanged.
+# Audio added keys only for inputs with audio, image lists only for inputs with an image list;
+# every other input's key is unchanged.
 """Bumped whenever what a key covers changes, so that old entries can never match."""
 
 
@@ -78,6 +80,11 @@ def _content(item: EncodeInput, digests: FileDigests) -> dict[str, Any]:
     if item.image is not None:
         image = item.image
         content["image"] = image.digest if isinstance(image, ImageData) else digests.file_digest(image)
+    if item.images:
+        content["images"] = [
+            None if slot is None else slot.digest if isinstance(slot, ImageData) else digests.file_digest(slot)
+            for slot in item.images
+        ]
     if item.video is not None:
         video = item.video
         frames = [digests.file_digest(frame) for frame in video.frame_files]

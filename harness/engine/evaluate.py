@@ -24,13 +24,19 @@ from harness.engine.encoding import Encoding, Workers, encoding_for
 from harness.engine.finite import NonFiniteEmbeddingError
 from harness.engine.grade_pairing import MetricsCompat, scores_with_pairing
 from harness.engine.rank import Rankings
-from harness.engine.sanity import duplicate_candidate_rows, duplicate_warning, non_finite_error, unmatched_warning
+from harness.engine.sanity import (
+    duplicate_candidate_rows,
+    duplicate_warning,
+    missing_images_warning,
+    non_finite_error,
+    unmatched_warning,
+)
 from harness.engine.timing import StageClock
 from harness.errors import DataError, MediaError, ModelError
 from harness.inputs import EncodeInput, Side
 from harness.media.audio import audio_name
 from harness.media.image import image_name
-from harness.models.base import Encoder, accepts_audio
+from harness.models.base import Encoder, accepts_audio, accepts_image_lists
 from harness.models.late_interaction.protocol import MultiVectorEncoder
 from harness.results.files import task_paths, write_json, write_jsonl
 from harness.results.run_file import SideEncoding, StageSeconds, TaskScore
@@ -88,7 +94,7 @@ def evaluate_task(
     with clock.measure("load_data"):
         loaded_data = load_task_data(spec, options.data_basedir, options.data_source, options.limit)
     data = loaded_data.data
-    _check_audio_accepted(spec.task, encoder, data)
+    _check_media_accepted(spec.task, encoder, data)
     warnings: list[str] = []
     keep_all = getattr(spec.relevance, "no_relevant", "exclude") == "score_zero"
     num_excluded = _exclude_unscorable(spec.task, data, keep_all)
@@ -135,22 +141,32 @@ def evaluate_task(
     )
 
 
-def _check_audio_accepted(task: str, encoder: Encoder | MultiVectorEncoder, data: TaskData) -> None:
-    """A ``ModelError`` before anything is encoded when the task has audio the adapter cannot take."""
-    if accepts_audio(encoder):
-        return
-    first = next((q.location for q in data.queries if q.input.audio is not None), None)
-    side = "queries"
-    if first is None:
-        side = "candidates"
-        first = next((data.candidate_locations[i] for i, c in data.candidates.items() if c.audio is not None), None)
-    if first is None:
-        return
-    adapter = encoder_metadata(encoder).adapter or type(encoder).__name__
-    raise ModelError(
-        f"task '{task}': adapter '{adapter}' does not encode audio, but the task's {side} have audio "
-        f"(first: {first}); run it with an adapter that takes audio"
+def _check_media_accepted(task: str, encoder: Encoder | MultiVectorEncoder, data: TaskData) -> None:
+    """A ``ModelError`` before anything is encoded when the task has audio or image lists the
+    adapter cannot take."""
+    kinds = (
+        ("audio", "audio", accepts_audio, lambda item: item.audio is not None),
+        ("image lists", "image lists (several images, or a slot without one)", accepts_image_lists, _has_list),
     )
+    for kind, has, accepts, carries in kinds:
+        if accepts(encoder):
+            continue
+        first = next((q.location for q in data.queries if carries(q.input)), None)
+        side = "queries"
+        if first is None:
+            side = "candidates"
+            first = next((data.candidate_locations[i] for i, c in data.candidates.items() if carries(c)), None)
+        if first is None:
+            continue
+        adapter = encoder_metadata(encoder).adapter or type(encoder).__name__
+        raise ModelError(
+            f"task '{task}': adapter '{adapter}' does not encode {kind}, but the task's {side} have {has} "
+            f"(first: {first}); run it with an adapter that takes {kind}"
+        )
+
+
+def _has_list(item: EncodeInput) -> bool:
+    return bool(item.images)
 
 
 def _row_warnings(task: str, data: TaskData, warnings: list[str]) -> tuple[int, int]:
@@ -161,6 +177,8 @@ def _row_warnings(task: str, data: TaskData, warnings: list[str]) -> tuple[int, 
     unmatched = len(data.unmatched_positive_rows)
     if unmatched:
         _warn(warnings, unmatched_warning(task, data.unmatched_positive_rows, len(data.queries)))
+    if data.missing_images:
+        _warn(warnings, missing_images_warning(task, data.missing_images))
     return duplicates, unmatched
 
 
@@ -301,7 +319,7 @@ def _row_of_media(data: TaskData, name: str) -> str:
 
 
 def _media_names(item: EncodeInput) -> set[str]:
-    names = {image_name(item.image)} if item.image is not None else set()
+    names = {image_name(image) for image in item.all_images()}
     if item.video is not None:
         names.add(str(item.video.source))
     if item.audio is not None:

@@ -59,6 +59,14 @@ def unmatched_warning(task: str, locations: Sequence[str], total: int) -> str:
     )
 
 
+def missing_images_warning(task: str, missing: Sequence[str]) -> str:
+    """The warning for listed image files that are missing (``image_lists.missing_file: empty_slot``)."""
+    return (
+        f"task '{task}': {len(missing)} listed images name a missing file and were read as slots without an "
+        f"image, as in the reference (image_lists.missing_file: empty_slot; first: {missing[0]})"
+    )
+
+
 def non_finite_error(
     error: NonFiniteEmbeddingError, task: str, side: Side, inputs: Sequence[EncodeInput], data: TaskData
 ) -> ModelError:
@@ -85,6 +93,9 @@ def describe_input(item: EncodeInput) -> str:
     parts = [f"text {item.text[:60]!r}{'...' if len(item.text) > 60 else ''}"]
     if item.image is not None:
         parts.append(f"image {image_name(item.image)}")
+    if item.images:
+        shown = ", ".join("no image" if slot is None else image_name(slot) for slot in item.images[:3])
+        parts.append(f"images [{shown}{', ...' if len(item.images) > 3 else ''}]")
     if item.video is not None:
         parts.append(f"video {item.video.source}")
     if item.audio is not None:

@@ -74,6 +74,14 @@ def accepts_audio(encoder: object) -> bool:
     return getattr(encoder, "accepts_audio", False) is True
 
 
+def accepts_image_lists(encoder: object) -> bool:
+    """Whether an adapter encodes image lists (``EncodeInput.images``: several images, or slots
+    without one, in one input): its ``accepts_image_lists`` attribute, True only when set so. Only
+    the ``vlm2vec`` adapter does; the engine refuses a task with image lists before encoding (one
+    line naming the adapter and the task), as it refuses audio."""
+    return getattr(encoder, "accepts_image_lists", False) is True
+
+
 AnyEncoder = Encoder | MultiVectorEncoder
 """A single-vector encoder, or a late-interaction one (token matrices, MaxSim)."""
 

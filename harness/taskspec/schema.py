@@ -175,6 +175,9 @@ class QuerySpec(StrictModel):
     image_template: str | None = None
     """Jinja template rendering the query image's path relative to ``media_root`` (empty result =
     no image), for paths built from several columns; use instead of ``image_column``."""
+    image_list_column: str | None = None
+    """Column holding a list of image paths relative to ``media_root`` (see ``image_lists``), for a
+    query of several images (MMEB-V3's GUI screenshots). Instead of ``image_column``."""
     video_template: str | None = None
     """Jinja template rendering the query video's path relative to ``media_root``: a folder of
     frames or a video file (empty result = no video). ``{{ VIDEO }}`` marks it in the text."""
@@ -193,6 +196,8 @@ class QuerySpec(StrictModel):
     def _one_image_source(self) -> QuerySpec:
         if self.image_column is not None and self.image_template is not None:
             raise ValueError("give image_column or image_template, not both")
+        if self.image_list_column is not None and (self.image_column is not None or self.image_template is not None):
+            raise ValueError("give image_list_column or image_column / image_template, not both")
         _check_audio_sources(self.audio_template, self.audio_column, self.audio_window_template)
         return self
 
@@ -244,6 +249,10 @@ class CandidateSpec(StrictModel):
     the row's ``image_column`` data is used as the reference would have written it: unchanged for
     ``.png`` (lossless), re-encoded with Pillow's defaults for a lossy format such as ``.jpg``.
     Nothing is written. Needs ``image_column``."""
+    image_list_column: str | None = None
+    """Column of the candidate (of ``cand``: an ``items_template`` element or a corpus row) holding a
+    list of image paths relative to ``media_root`` (see ``image_lists``). Instead of
+    ``image_column``, ``image_template`` and ``image_file_template``."""
     video_template: str | None = None
     """Jinja template rendering the candidate video's path relative to ``media_root``: a folder
     of frames or a video file (empty result = no video)."""
@@ -281,6 +290,9 @@ class CandidateSpec(StrictModel):
             raise ValueError("give image_template or image_column (with image_file_template), not both")
         if self.image_file_template is not None and self.image_column is None:
             raise ValueError("image_file_template needs image_column (the image data used when the file is absent)")
+        other_image = (self.image_column, self.image_template, self.image_file_template)
+        if self.image_list_column is not None and any(source is not None for source in other_image):
+            raise ValueError("give image_list_column or image_column / image_template / image_file_template, not both")
         _check_audio_sources(self.audio_template, self.audio_column, self.audio_window_template)
         return self
 
@@ -306,6 +318,16 @@ class AudioSpec(StrictModel):
     encoded without its audio, as the reference does with clips under 25 ms."""
     channels: Literal["mean"] = "mean"
     """``mean``: several channels are averaged to one (the reference's mono rule)."""
+
+
+class ImageListSpec(StrictModel):
+    """How an ``image_list_column`` is read: as VLM2Vec's GUI parser and eval collator read one
+    (see "Image lists" below the tables)."""
+
+    missing_file: Literal["error", "empty_slot"] = "error"
+    """A listed image file that does not exist: ``error`` (naming the row), or ``empty_slot`` (a slot
+    without an image, as the reference's collator reads a missing file; the run warns with their
+    count). ``harness data check`` reports such files as missing either way."""
 
 
 class VideoSpec(StrictModel):
@@ -528,6 +550,8 @@ class TaskSpec(StrictModel):
     """Frame sampling of video inputs (all defaults when left out)."""
     audio: AudioSpec = Field(default_factory=AudioSpec)
     """Decoding of audio inputs (all defaults when left out)."""
+    image_lists: ImageListSpec = Field(default_factory=ImageListSpec)
+    """Reading of image lists (``image_list_column``; all defaults when left out)."""
 
     @field_validator("format_version")
     @classmethod

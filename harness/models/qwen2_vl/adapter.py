@@ -19,7 +19,7 @@ from harness.inputs import EncodeInput, Side
 from harness.models.base import register_model
 from harness.models.checkpoint import describe_model, to_embeddings
 from harness.models.qwen2_vl.loading import SUPPORTED_MODEL_TYPES, detect_model_type, load_checkpoint
-from harness.models.qwen2_vl.prepare import VLM2VecPreparer
+from harness.models.qwen2_vl.prepare import TEXT_ONLY_ROWS, VISUAL_KEYS, VLM2VecPreparer
 from harness.models.qwen2_vl.preprocess import build_processor
 from harness.models.settings import CheckpointSettings, parse_settings, resolve_runtime
 
@@ -55,6 +55,9 @@ def create_vlm2vec(model_args: Mapping[str, Any], device: str) -> VLM2VecQwen2VL
 
 class VLM2VecQwen2VL:
     """Encoder for VLM2Vec-style Qwen2-VL checkpoints."""
+
+    accepts_image_lists = True
+    """Image lists are encoded as the reference's Qwen2-VL path does (see ``prepare.py``)."""
 
     def __init__(self, settings: VLM2VecSettings, device: str) -> None:
         self.settings = settings
@@ -97,6 +100,21 @@ class VLM2VecQwen2VL:
 
     def encode_prepared(self, prepared: Mapping[str, Any]) -> np.ndarray:
         """Embed one batch made by :meth:`VLM2VecPreparer.prepare` (host tensors, pinned or not)."""
+        text_only = prepared.get(TEXT_ONLY_ROWS)
+        if text_only is None or not any(key in prepared for key in VISUAL_KEYS):
+            return self._forward(prepared)
+        # Rows encoded as text alone keep plain image tokens, which the model would fill with the
+        # batch's images: they run apart, as the reference's model embeds rows without images apart.
+        alone, rich = text_only.nonzero().flatten(), (~text_only).nonzero().flatten()
+        tokens = ("input_ids", "attention_mask")
+        plain = self._forward({key: prepared[key][alone] for key in tokens})
+        visual = self._forward({**prepared, **{key: prepared[key][rich] for key in tokens}})
+        embeddings = np.zeros((len(text_only), plain.shape[1]), dtype=plain.dtype)
+        embeddings[alone.numpy()], embeddings[rich.numpy()] = plain, visual
+        return embeddings
+
+    def _forward(self, prepared: Mapping[str, Any]) -> np.ndarray:
+        """The model on one prepared batch: its last-token embeddings."""
         import torch
 
         def on_device(name: str, dtype: Any = None) -> Any:

@@ -6,6 +6,15 @@ in preprocessing workers. :meth:`~VLM2VecPreparer.sequence_lengths` gives, for e
 number of tokens the processor will make of it, from the text's tokens and the visual tokens of
 each image or video at its resized size, read from image headers (a video file: one decoded
 frame); it is checked against the processor's own output in the tests.
+
+Image lists (``EncodeInput.images``) follow the reference's ``Qwen2_VL_process_fn`` (VLM2Vec
+44f991d, ``src/model/processor.py``): when every slot holds an image, the images go to the
+processor in order, each expanding the next ``<|image_pad|>`` of the text; when any slot holds
+none (an empty entry or a missing file, which its collator reads as ``None``), the input is
+encoded as text alone: the processor runs without images and every image token of the text
+stays one plain ``<|image_pad|>`` token (its embedding, no pixels). Such rows are tokenised apart
+from the batch (the processor would hand them the other rows' images) and marked in
+``TEXT_ONLY_ROWS``, so that the model stage embeds them without the batch's images.
 """
 
 from __future__ import annotations
@@ -21,6 +30,10 @@ from harness.models.qwen2_vl.preprocess import load_image, load_video, loaded_si
 
 IMAGE_TOKEN = "<|image_pad|>"
 VIDEO_TOKEN = "<|video_pad|>"
+TEXT_ONLY_ROWS = "text_only_rows"
+"""Key of a prepared batch's boolean row mask: rows whose image tokens are plain tokens (an image
+list with a slot without an image); present only when the batch has such rows."""
+VISUAL_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
 
 
 class VLM2VecPreparer:
@@ -41,13 +54,41 @@ class VLM2VecPreparer:
 
     def prepare(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
         """The processor's tensors for one batch (left-padded; images and videos in token order)."""
+        if any(drops_images(item) for item in inputs):
+            return self._prepare_with_text_only_rows(inputs, side)
         texts = [self.text(item) for item in inputs]
-        images = [load_image(i.image, self.image_resolution) for i in inputs if i.image is not None]
+        images = [load_image(image, self.image_resolution) for item in inputs for image in item.all_images()]
         videos = [load_video(i.video, self.min_pixels, self.max_pixels) for i in inputs if i.video is not None]
         batch = self.processor(
             text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt"
         )
         return dict(batch)
+
+    def _prepare_with_text_only_rows(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
+        """A batch with rows encoded as text alone: those tokenised by themselves, the others by the
+        processor with the batch's images, all left-padded together; the rows marked."""
+        import torch
+
+        text_only = [drops_images(item) for item in inputs]
+        ids: list[list[int]] = [[] for _ in inputs]
+        prepared: dict[str, Any] = {}
+        rich = [row for row, alone in enumerate(text_only) if not alone]
+        if rich:
+            batch = self.prepare([inputs[row] for row in rich], side)
+            for index, row in enumerate(rich):
+                ids[row] = batch["input_ids"][index][batch["attention_mask"][index].bool()].tolist()
+            prepared = {key: batch[key] for key in VISUAL_KEYS if key in batch}
+        alone = [row for row, flag in enumerate(text_only) if flag]
+        tokenized = self.processor.tokenizer([self.text(inputs[row]) for row in alone])["input_ids"]
+        for row, row_ids in zip(alone, tokenized, strict=True):
+            ids[row] = list(row_ids)
+        padded = self.processor.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+        return {
+            "input_ids": padded["input_ids"],
+            "attention_mask": padded["attention_mask"],
+            **prepared,
+            TEXT_ONLY_ROWS: torch.tensor(text_only),
+        }
 
     def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> list[int]:
         """The number of tokens the processor makes of each input, no pixel decoded but a video
@@ -61,8 +102,10 @@ class VLM2VecPreparer:
     def _extra_visual_tokens(self, item: EncodeInput) -> int:
         """Tokens added when the pad token of the item's image and of its video are expanded."""
         extra = 0
-        if item.image is not None:
-            extra += image_tokens(self.processor, loaded_size(image_size(item.image), self.image_resolution)) - 1
+        if drops_images(item):
+            return 0  # encoded as text alone: each image token is one token (the reference's rule)
+        for image in item.all_images():
+            extra += image_tokens(self.processor, loaded_size(image_size(image), self.image_resolution)) - 1
         if item.video is not None:
             video_processor = self.processor.video_processor
             height, width = video_frame_size(first_frame_size(item.video), self.min_pixels, self.max_pixels)
@@ -70,6 +113,12 @@ class VLM2VecPreparer:
             patch = video_processor.patch_size
             extra += temporal * (height // patch) * (width // patch) // video_processor.merge_size**2 - 1
         return extra
+
+
+def drops_images(item: EncodeInput) -> bool:
+    """Whether the reference encodes ``item`` as text alone: an image list with a slot without an
+    image (its ``Qwen2_VL_process_fn`` takes that path when any image of the list is ``None``)."""
+    return any(slot is None for slot in item.images)
 
 
 def image_tokens(processor: Any, size: tuple[int, int]) -> int:
