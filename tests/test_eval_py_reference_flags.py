@@ -94,11 +94,13 @@ def test_an_unknown_flag_stops_eval_py_before_anything_runs(tmp_path: Path, caps
     assert not any(tmp_path.iterdir())
 
 
-def test_max_len_is_refused_rather_than_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    code = main(
+def test_max_len_cuts_vlm2vec_text_only_inputs(tmp_path: Path):
+    from harness.cli.reference_compat import build_parser, model_arguments
+
+    args = build_parser().parse_args(
         [*REFERENCE_FLAGS, "--dataset_config", "x.yaml", "--encode_output_path", str(tmp_path), "--max_len", "64"]
     )
-    assert code == 2 and "--max_len (text truncation) is not supported" in capsys.readouterr().err
+    assert model_arguments(args)[1]["max_text_tokens"] == 64
 
 
 def test_eval_py_writes_the_full_ranking_as_the_reference_does(tmp_path: Path):

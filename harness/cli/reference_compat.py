@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_handler(_run, args)
 
 
-def _run(args: argparse.Namespace) -> int:
+def model_arguments(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The adapter and its ``--model_args`` for the reference's model flags."""
     backbone = args.model_backbone or "qwen2_vl"
     adapter = adapter_for_backbone(backbone)
     model_args: dict[str, Any] = {
@@ -124,6 +125,11 @@ def _run(args: argparse.Namespace) -> int:
         **resize_model_args(adapter, args.resize_min_pixels, args.resize_max_pixels),
         **resolution_model_args(adapter, args.resize_use_processor, args.image_resolution),
     }
+    return adapter, model_args
+
+
+def _run(args: argparse.Namespace) -> int:
+    adapter, model_args = model_arguments(args)
     index = TaskIndex()
     selection = load_dataset_config(args.dataset_config, index)
     result = evaluate(
@@ -172,17 +178,18 @@ def pooling_model_args(adapter: str, pooling: str | None) -> dict[str, Any]:
 
 
 def max_len_model_args(adapter: str, max_len: int | None) -> dict[str, Any]:
-    """``--max_len`` where the reference applies it without cutting media placeholders: the omni
-    backbones' text-only prompts (``max_text_tokens``); refused for the others."""
+    """``--max_len`` where the reference applies it without cutting media placeholders, as
+    ``max_text_tokens``: the vlm2vec adapter's inputs encoded as text alone (the reference's
+    text-only path cuts them at ``--max_len``; an input with media is never cut here, where the
+    reference would cut its visual tokens), the omni backbones' text-only prompts (at most 2048);
+    refused for the others (their reference code ignores it or has its own limit)."""
     if max_len is None:
         return {}
-    if adapter != "omni":
-        raise HarnessError(
-            "--max_len (text truncation) is not supported; leave it unset (the reference never truncates then)"
-        )
+    if adapter not in ("omni", "vlm2vec"):
+        raise HarnessError(f"--max_len (text truncation) is not supported for the {adapter} adapter; leave it unset")
     if max_len < 1:
         raise HarnessError(f"--max_len must be >= 1 (got {max_len})")
-    return {"max_text_tokens": min(max_len, OMNI_TEXT_TOKEN_CAP)}
+    return {"max_text_tokens": min(max_len, OMNI_TEXT_TOKEN_CAP) if adapter == "omni" else max_len}
 
 
 def checkpoint_model_args(model_name: str, checkpoint_path: str | None, lora: bool) -> dict[str, Any]:

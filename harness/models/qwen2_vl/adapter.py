@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from harness.encoder_metadata import EncoderMetadata
 from harness.inputs import EncodeInput, Side
@@ -43,6 +44,12 @@ class VLM2VecSettings(CheckpointSettings):
     """Largest image area after smart-resize (reference default 28·28·1280)."""
     image_resolution: Literal["high", "mid", "low"] | None = None
     """Resize images to 1344² / 672² / 128² first (the reference's V1 setting: ``high``); none for V2.0."""
+    max_text_tokens: int | None = Field(default=None, ge=1)
+    """An input encoded as text alone (no image or video, or an image list with an empty slot) is
+    cut to its first this many tokens. None: the tokenizer's ``model_max_length`` (32,768 for
+    Qwen2-VL), as the pinned reference (6e1e1d4) cuts it (``truncation=True`` without ``--max_len``).
+    VLM2Vec main (44f991d, MMEB-V3) cuts at 2,048 without ``--max_len``: set 2048 to reproduce it.
+    Inputs with media are never cut (cutting would cut their visual tokens)."""
 
 
 @register_model(
@@ -81,11 +88,13 @@ class VLM2VecQwen2VL:
             settings.trust_remote_code,
             model_type=self.model_type,
         )
+        self.max_text_tokens = settings.max_text_tokens or tokenizer_length_limit(self.processor.tokenizer)
         self._preparer = VLM2VecPreparer(
             self.processor,
             min_pixels=settings.min_pixels,
             max_pixels=settings.max_pixels,
             image_resolution=settings.image_resolution,
+            max_text_tokens=self.max_text_tokens,
         )
         self.model: Any = self.loaded.model.to(self.device).eval()
         self.resolved_revision = getattr(self.model.config, "_commit_hash", None)
@@ -153,7 +162,7 @@ class VLM2VecQwen2VL:
             backbone=self.model_type,
             pretrained=self.settings.pretrained,
             revision=self.settings.revision,
-            settings=self.settings.model_dump(),
+            settings={**self.settings.model_dump(), "max_text_tokens": self.max_text_tokens},
             checkpoint=self.loaded.facts,
             pooling="last token",
             similarity="cosine (dot product of L2-normalised embeddings)" if self.settings.normalize else "dot",
@@ -165,3 +174,10 @@ class VLM2VecQwen2VL:
 def detect_backbone(checkpoint: str, revision: str | None, trust_remote_code: bool) -> str:
     """The checkpoint's ``model_type`` when the vlm2vec adapter serves it; ``ModelError`` otherwise."""
     return detect_model_type(checkpoint, revision, trust_remote_code, "vlm2vec")
+
+
+def tokenizer_length_limit(tokenizer: Any) -> int | None:
+    """The tokenizer's ``model_max_length``, what ``truncation=True`` without ``max_length`` cuts to;
+    None when it is transformers' "no limit" placeholder (a very large integer)."""
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if isinstance(limit, int) and 0 < limit < 10**12 else None

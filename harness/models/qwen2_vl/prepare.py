@@ -39,11 +39,22 @@ VISUAL_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_g
 class VLM2VecPreparer:
     """Turns a batch of inputs into the processor's tensors, as VLM2Vec's collator does."""
 
-    def __init__(self, processor: Any, *, min_pixels: int, max_pixels: int, image_resolution: str | None) -> None:
+    def __init__(
+        self,
+        processor: Any,
+        *,
+        min_pixels: int,
+        max_pixels: int,
+        image_resolution: str | None,
+        max_text_tokens: int | None = None,
+    ) -> None:
         self.processor = processor
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         self.image_resolution = image_resolution
+        self.max_text_tokens = max_text_tokens
+        """Inputs encoded as text alone are cut to their first this many tokens (None: never cut),
+        as the reference's text-only path calls its processor with ``truncation=True``."""
 
     def text(self, item: EncodeInput) -> str:
         """The text the tokenizer sees: media markers as Qwen2-VL's pad tokens, an empty text as one
@@ -57,6 +68,12 @@ class VLM2VecPreparer:
         if any(drops_images(item) for item in inputs):
             return self._prepare_with_text_only_rows(inputs, side)
         texts = [self.text(item) for item in inputs]
+        limit = self.max_text_tokens
+        if limit is not None and not any(item.has_media() for item in inputs):
+            cut = self.processor(text=texts, padding=True, truncation=True, max_length=limit, return_tensors="pt")
+            return dict(cut)
+        if limit is not None and self._has_long_text_row(inputs, texts, limit):
+            return self._prepare_with_text_only_rows(inputs, side)
         images = [load_image(image, self.image_resolution) for item in inputs for image in item.all_images()]
         videos = [load_video(i.video, self.min_pixels, self.max_pixels) for i in inputs if i.video is not None]
         batch = self.processor(
@@ -64,31 +81,36 @@ class VLM2VecPreparer:
         )
         return dict(batch)
 
+    def _has_long_text_row(self, inputs: Sequence[EncodeInput], texts: Sequence[str], limit: int) -> bool:
+        """Whether a row without media has more than ``limit`` tokens (a batch beside media rows)."""
+        plain = [text for text, item in zip(texts, inputs, strict=True) if not item.has_media()]
+        return bool(plain) and max(map(len, self.processor.tokenizer(plain)["input_ids"])) > limit
+
     def _prepare_with_text_only_rows(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
-        """A batch with rows encoded as text alone: those tokenised by themselves, the others by the
-        processor with the batch's images, all left-padded together; the rows marked."""
+        """A batch with rows encoded as text alone (no media, or an image list with an empty slot):
+        those tokenised by themselves (cut to ``max_text_tokens``), the others by the processor with
+        the batch's images, all left-padded together; the rows with plain image tokens marked."""
         import torch
 
-        text_only = [drops_images(item) for item in inputs]
+        alone_rows = [not item.has_media() or drops_images(item) for item in inputs]
         ids: list[list[int]] = [[] for _ in inputs]
         prepared: dict[str, Any] = {}
-        rich = [row for row, alone in enumerate(text_only) if not alone]
+        rich = [row for row, alone in enumerate(alone_rows) if not alone]
         if rich:
             batch = self.prepare([inputs[row] for row in rich], side)
             for index, row in enumerate(rich):
                 ids[row] = batch["input_ids"][index][batch["attention_mask"][index].bool()].tolist()
             prepared = {key: batch[key] for key in VISUAL_KEYS if key in batch}
-        alone = [row for row, flag in enumerate(text_only) if flag]
+        alone = [row for row, flag in enumerate(alone_rows) if flag]
         tokenized = self.processor.tokenizer([self.text(inputs[row]) for row in alone])["input_ids"]
         for row, row_ids in zip(alone, tokenized, strict=True):
-            ids[row] = list(row_ids)
+            ids[row] = list(row_ids)[: self.max_text_tokens]
         padded = self.processor.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
-        return {
-            "input_ids": padded["input_ids"],
-            "attention_mask": padded["attention_mask"],
-            **prepared,
-            TEXT_ONLY_ROWS: torch.tensor(text_only),
-        }
+        result = {"input_ids": padded["input_ids"], "attention_mask": padded["attention_mask"], **prepared}
+        text_only = [drops_images(item) for item in inputs]
+        if any(text_only):
+            result[TEXT_ONLY_ROWS] = torch.tensor(text_only)
+        return result
 
     def sequence_lengths(self, inputs: Sequence[EncodeInput]) -> list[int]:
         """The number of tokens the processor makes of each input, no pixel decoded but a video
@@ -96,8 +118,15 @@ class VLM2VecPreparer:
         if not inputs:
             return []
         encoded = self.processor.tokenizer([self.text(item) for item in inputs])["input_ids"]
-        # Each pad token in the text becomes one token per visual token of its image or video.
-        return [len(ids) + self._extra_visual_tokens(item) for ids, item in zip(encoded, inputs, strict=True)]
+        # Each pad token in the text becomes one token per visual token of its image or video; an
+        # input encoded as text alone is cut to max_text_tokens.
+        limit = self.max_text_tokens
+        return [
+            min(len(ids), limit)
+            if limit is not None and (not item.has_media() or drops_images(item))
+            else len(ids) + self._extra_visual_tokens(item)
+            for ids, item in zip(encoded, inputs, strict=True)
+        ]
 
     def _extra_visual_tokens(self, item: EncodeInput) -> int:
         """Tokens added when the pad token of the item's image and of its video are expanded."""
