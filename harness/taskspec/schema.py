@@ -7,7 +7,6 @@ documentation of the format (see ``docs/task_format.md``, generated from the sam
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -15,13 +14,15 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from harness.taskspec.names import check_name
 from harness.taskspec.schema_base import StrictModel as StrictModel  # re-exported: the models' base
 from harness.taskspec.schema_base import check_relative
+from harness.taskspec.schema_media import AudioSpec as AudioSpec
+from harness.taskspec.schema_media import ImageListSpec as ImageListSpec
+from harness.taskspec.schema_media import VideoSpec as VideoSpec
+from harness.taskspec.schema_metrics import METRIC_FAMILY_NAMES as METRIC_FAMILY_NAMES
+from harness.taskspec.schema_metrics import MetricSpec as MetricSpec
 from harness.taskspec.schema_rows import ExplodeColumns, GeneratedRows
 
 TASK_FORMAT_VERSION = 1
 """Version of the task-file format this harness reads (``format_version`` in a file)."""
-
-METRIC_FAMILY_NAMES = ("hit", "ndcg", "precision", "recall", "f1", "map", "mrr")
-_METRIC_KEY = re.compile(r"^(hit|ndcg_linear|ndcg_exponential|precision|recall|f1|map|mrr)@(\d+)$")
 
 
 TaskName = Annotated[str, AfterValidator(lambda value: check_name(value, "task name"))]
@@ -304,44 +305,6 @@ def _check_audio_sources(template: str | None, column: str | None, window: str |
         raise ValueError("audio_window_template needs audio_template or audio_column")
 
 
-class AudioSpec(StrictModel):
-    """How audio inputs are decoded, as the reference's collator does; recorded with the results."""
-
-    sample_rate: int = Field(default=16000, ge=1000, le=192000)
-    """Rate every clip is resampled to (Hz), with torchaudio's default windowed-sinc resampler."""
-    max_seconds: float = Field(default=10.24, gt=0, le=3600)
-    """Head crop: the first ``int(max_seconds * sample_rate)`` samples are kept. The reference's
-    default is 1024 x 160 samples = 10.24 s (its ``--audio_max_seconds`` sets it; the MMEB-V3
-    reproduction kit uses 30)."""
-    min_seconds: float = Field(default=0.025, ge=0)
-    """A clip shorter than ``int(sample_rate * min_seconds)`` samples is dropped: the input is
-    encoded without its audio, as the reference does with clips under 25 ms."""
-    channels: Literal["mean"] = "mean"
-    """``mean``: several channels are averaged to one (the reference's mono rule)."""
-
-
-class ImageListSpec(StrictModel):
-    """How an ``image_list_column`` is read: as VLM2Vec's GUI parser and eval collator read one
-    (see "Image lists" below the tables)."""
-
-    missing_file: Literal["error", "empty_slot"] = "error"
-    """A listed image file that does not exist: ``error`` (naming the row), or ``empty_slot`` (a slot
-    without an image, as the reference's collator reads a missing file; the run warns with their
-    count). ``harness data check`` reports such files as missing either way."""
-
-
-class VideoSpec(StrictModel):
-    """How video inputs are sampled; recorded with the results."""
-
-    num_frames: int = Field(default=8, ge=1)
-    """Frames fed to the model per video; the reference uses 8."""
-    sampling: Literal["uniform"] = "uniform"
-    """``uniform``: frame indices ``linspace(0, n - 1, num_frames)`` truncated to integers, over
-    the natural-sorted frames of a folder or the decoded frames of a video file."""
-    fewer_frames: Literal["use_available", "error"] = "use_available"
-    """A video with fewer frames than ``num_frames``: use all it has (the reference) or fail."""
-
-
 UnmatchedPositive = Literal["error", "score_zero"]
 """What a positive that is not among a query's candidates means (see ``TemplateRelevance``)."""
 
@@ -449,50 +412,6 @@ Relevance = Annotated[
     FirstCandidateRelevance | TemplateRelevance | IdsTemplateRelevance | CandidateFlagRelevance | QrelsRelevance,
     Field(discriminator="kind"),
 ]
-
-
-class MetricSpec(StrictModel):
-    """Which ranking metrics to compute and which one is the task's main score."""
-
-    families: list[str] = Field(default_factory=lambda: list(METRIC_FAMILY_NAMES))
-    """Metric families: hit, ndcg (gives ndcg_linear and ndcg_exponential), precision, recall,
-    f1, map, mrr."""
-    k: list[int] = Field(default_factory=lambda: [1, 5, 10])
-    """Cut-offs (sorted, duplicates dropped); every family is reported at every k."""
-    main: str = "hit@1"
-    """The task's main score as ``<metric>@<k>``, e.g. ``hit@1`` (image, video) or
-    ``ndcg_linear@5`` (visdoc); it must be computed: its family in ``families``, its k in ``k``."""
-    definitions: Literal["vlm2vec-6e1e1d4", "vlm2vec-44f991d"] = "vlm2vec-6e1e1d4"
-    """Which reference commit's metric definitions the scores follow: ``vlm2vec-6e1e1d4``
-    (MMEB-V2: ``mrr@k`` cut at each k, recall 1.0 for a query without relevant items) or
-    ``vlm2vec-44f991d`` (MMEB-V3: one uncut ``mrr`` over the whole ranking, recall 0.0)."""
-
-    @field_validator("families")
-    @classmethod
-    def _known_families(cls, families: list[str]) -> list[str]:
-        unknown = [f for f in families if f not in METRIC_FAMILY_NAMES]
-        if unknown:
-            raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRIC_FAMILY_NAMES)}")
-        return families
-
-    @field_validator("k")
-    @classmethod
-    def _positive_k(cls, ks: list[int]) -> list[int]:
-        if not ks or any(k < 1 for k in ks):
-            raise ValueError("k must be a non-empty list of integers >= 1")
-        return sorted(set(ks))
-
-    @model_validator(mode="after")
-    def _main_is_computed(self) -> MetricSpec:
-        match = _METRIC_KEY.match(self.main)
-        if match is None:
-            raise ValueError(f"main '{self.main}' is not of the form <metric>@<k>, e.g. hit@1")
-        family = "ndcg" if match.group(1).startswith("ndcg") else match.group(1)
-        if family not in self.families or int(match.group(2)) not in self.k:
-            raise ValueError(f"main '{self.main}' is not among the computed metrics")
-        if family == "mrr" and self.definitions == "vlm2vec-44f991d":
-            raise ValueError(f"main '{self.main}': with definitions vlm2vec-44f991d MRR is one uncut 'mrr', not mrr@k")
-        return self
 
 
 Modality = Literal["image", "video", "visdoc", "text", "audio", "tool", "gui", "memory"]
