@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.taskspec.limits import RENDER_MAX_CHARS
+from harness.taskspec.limits import RENDER_OUTPUT_MAX_CHARS
 from harness.taskspec.templates import TemplateError, check_template, render
 
 FUZZ = settings(
@@ -35,7 +35,7 @@ def render_outcome(source: str) -> str | TemplateError:
     except TemplateError as error:
         assert "\n" not in str(error), str(error)
         return error
-    assert len(text) <= RENDER_MAX_CHARS
+    assert len(text) <= RENDER_OUTPUT_MAX_CHARS  # built values: RENDER_MAX_CHARS each; output: this
     return text
 
 
