@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import harness
+from harness.data.image_lists import MAX_LIST_ENTRIES
 from harness.data.records import TaskData, build_task_data
 from harness.data.sources import DatasetRows, load_rows
 from harness.errors import DataError
@@ -323,3 +324,18 @@ def test_validate_decodes_the_listed_images_and_warns_of_the_missing_one(gui_bas
     out = capsys.readouterr().out
     assert "6 rows, 6 candidates, 5 images checked" in out
     assert "warning: 1 listed images name a missing file" in out
+
+
+@pytest.mark.parametrize("as_literal", [False, True])
+def test_a_list_longer_than_the_bound_is_one_line_before_any_path_is_read(gui_base: Path, as_literal: bool):
+    # A parquet list (or a 1 MiB literal) can hold far more entries than any GUI row: each would be
+    # resolved and looked up on disk, and held per row, before any marker is counted.
+    entries = ["guiact/a.png"] * (MAX_LIST_ENTRIES + 1)
+    value: Any = repr(entries) if as_literal else entries
+    with pytest.raises(
+        DataError, match=rf"column 'qry_image_path': a list of {MAX_LIST_ENTRIES + 1:,} entries is longer than"
+    ) as info:
+        one_row(gui_base, qry_image_path=value)
+    assert "\n" not in str(info.value)
+    data = one_row(gui_base, qry_text="<|image_1|>" * MAX_LIST_ENTRIES, qry_image_path=entries[:MAX_LIST_ENTRIES])
+    assert len(data.queries[0].input.images) == MAX_LIST_ENTRIES  # the bound itself is read

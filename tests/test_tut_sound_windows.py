@@ -99,3 +99,14 @@ def test_tab_separated_labels_keep_their_spaces(tmp_path: Path):
         0.5,
         "people walking",
     )
+
+
+@pytest.mark.parametrize("onset, offset", [("nan", "0.5"), ("0.1", "NaN"), ("inf", "0.5"), ("0.1", "-inf")])
+def test_a_time_that_is_not_finite_is_an_error_naming_file_and_line(tmp_path: Path, onset: str, offset: str):
+    # float() reads these; kept as they are, a NaN onset became 0 (max(0.0, nan) is 0.0) and an
+    # infinite one the file's last 50 ms: an event the list never named.
+    listing = tmp_path / "street_fold1_evaluate.txt"
+    listing.write_text(f"audio/a.wav\tstreet\t0.1\t0.5\tcar\naudio/a.wav\tstreet\t{onset}\t{offset}\tcar\n")
+
+    with pytest.raises(DataError, match=r"street_fold1_evaluate.txt:2: onset and offset must be finite numbers"):
+        read_events(listing)

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max_len",
         type=int,
         default=None,
-        help="text truncation: omni backbones cut text-only prompts to min(N, 2048) tokens; refused for the others",
+        help="text truncation: omni backbones cut text-only prompts to min(N, 2048) tokens, vlm2vec its inputs "
+        "encoded as text alone to N (max_text_tokens); refused for gme",
     )
     parser.add_argument(
         "--predictions",

@@ -162,6 +162,8 @@ def entry_task(path: Path, key: str, entry: dict[str, Any], index: TaskIndex) ->
         )
     update: dict[str, Any] = {"task": name, "num_rows": _num_rows(where, entry.get("num_sample_per_subset"))}
     if parser in V3_PARSERS:
+        if parser in V3_NOTED_KEYS["num_sample_per_subset"][1]:
+            del update["num_rows"]  # the reference's parser reads every row (noted once per config)
         return LoadedTask(
             spec=_validated(where, base, {**update, **_v3_entry_update(where, entry, base)}),
             source=source,

@@ -50,12 +50,19 @@ write that as ``ranking: global`` (the same ranking), so ``local`` is accepted f
 V3_KEYS = {"query_file", "candidate_file", "qrels_file", "subset_name", "audio_root", "query_instruction"}
 """Keys only V3 entries carry (``data_path`` is shared with V2; see :func:`memory_root_update`)."""
 
+SAMPLING_PARSERS = frozenset({"audio_cls", "sounddescs_text_audio", "audio_ret_speechcoco", "gui", "mcmr"})
+"""The V3 parsers that take the first ``num_sample_per_subset`` queries (``sample_dataset``, or MCMR's
+own cut); the others read every row whatever the key says."""
+IMAGE_ROOT_PARSERS = frozenset({"gui", "mcmr"})
+"""The V3 parsers that read ``image_root`` (elsewhere the key is an error, never a moved media root)."""
+
 V3_NOTED_KEYS = {
     "data_path": (
         "the parser searches it only for the tables an entry does not name; the task reads its own",
         frozenset({"complex_text_retrieve"}),
     ),
     "frame_root": ("the task file names its frame folders", frozenset({"ave_retrieval"})),
+    "num_sample_per_subset": ("its reference parser reads every row", frozenset(V3_PARSERS) - SAMPLING_PARSERS),
 }
 """Keys accepted with one note line per config for the entries of these parsers: (meaning, parsers)."""
 
@@ -92,8 +99,12 @@ def v3_update(where: str, entry: dict[str, Any], spec: TaskSpec) -> dict[str, An
         _check_instruction(where, entry["query_instruction"], spec)
     if "audio_root" in entry:
         _merge(update, _audio_root_update(where, entry["audio_root"], spec, update))
-    if "frame_root" in entry and entry.get("dataset_parser") in V3_NOTED_KEYS["frame_root"][1]:
+    parser = entry.get("dataset_parser")
+    if "frame_root" in entry and parser in V3_NOTED_KEYS["frame_root"][1]:
         _check_frame_root(where, entry["frame_root"], spec)
+    for key, readers in (("frame_root", V3_NOTED_KEYS["frame_root"][1]), ("image_root", IMAGE_ROOT_PARSERS)):
+        if key in entry and parser not in readers:
+            raise HarnessError(f"{where}: {key}: dataset_parser '{parser}' reads no {key}")
     return update
 
 

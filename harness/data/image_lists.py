@@ -11,7 +11,8 @@ holds no image (``None``).
 Here each path is resolved inside the task's media root (absolute paths and ``..`` are refused),
 and a missing file is an error unless the task file says ``image_lists.missing_file: empty_slot``.
 Values the reference would crash on or misread (a number, a mapping, a quoted text that it would
-iterate character by character, a list holding a non-text entry) are one-line errors.
+iterate character by character, a list holding a non-text entry) are one-line errors, and so is
+a list of more than :data:`MAX_LIST_ENTRIES` entries (the reference has no bound).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from harness.inputs import IMAGE_MARKER, ImageData, ImageSlot
 
 MAX_LITERAL_CHARS = 1 << 20
 """Longest text read as a Python list literal (1 MiB, the templates' render limit): longer is an error."""
+MAX_LIST_ENTRIES = 1024
+"""Most entries one image list may hold (a GUI row has a few screenshots; 1,024 images would be
+over a million visual tokens): a longer list is an error before any of its paths is resolved."""
 
 
 class ImageListError(ValueError):
@@ -43,6 +47,8 @@ def list_entries(value: Any) -> list[str]:
         value = _literal_list(value)
     if not isinstance(value, list | tuple):
         raise ImageListError(f"must hold a list of image paths, got {type(value).__name__}")
+    if len(value) > MAX_LIST_ENTRIES:
+        raise ImageListError(f"a list of {len(value):,} entries is longer than {MAX_LIST_ENTRIES:,}")
     entries: list[str] = []
     for index, entry in enumerate(value):
         if isinstance(entry, str) or _empty(entry):

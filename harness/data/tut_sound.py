@@ -12,6 +12,7 @@ The arithmetic here is the reference's, operation for operation (the window star
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,9 @@ class Event:
 
 
 def read_events(path: Path) -> list[Event]:
-    """The events of one evaluation list; a line without five fields or with a non-number time is
-    an error naming ``path:line`` (the reference skips the first and fails on the second)."""
+    """The events of one evaluation list; a line without five fields or with a time that is no
+    finite number is an error naming ``path:line`` (the reference skips the first, fails on a
+    non-number and reads NaN or infinity as a segment the list never named)."""
     events: list[Event] = []
     for number, raw in enumerate(read_text_lines(path, "event list"), start=1):
         line = raw.strip()
@@ -62,6 +64,8 @@ def read_events(path: Path) -> list[Event]:
             raise DataError(
                 f"{path}:{number}: onset and offset must be numbers, got {parts[2]!r}, {parts[3]!r}"
             ) from None
+        if not (math.isfinite(onset) and math.isfinite(offset)):  # float() reads nan and inf too
+            raise DataError(f"{path}:{number}: onset and offset must be finite numbers, got {parts[2]!r}, {parts[3]!r}")
         label = parts[4].strip()
         events.append(Event(parts[0].strip(), parts[1].strip(), onset, offset, label, f"{path}:{number}"))
     return events
