@@ -29,6 +29,7 @@ from harness.data.discovery import (
     resolve_instruction,
 )
 from harness.data.sources import DatasetRows, _load_local
+from harness.data.text_lines import split_fields
 from harness.errors import DataError
 from harness.taskspec.schema import FolderDiscovery
 
@@ -164,9 +165,7 @@ def _read_tsv_qrels(path: Path) -> _Grades:
         line = raw.strip()
         if not line:
             continue
-        parts = line.split("\t")
-        if len(parts) < 3:
-            parts = line.split()
+        parts = split_fields(line, 3)
         if len(parts) < 3:
             raise DataError(f"{path}:{number}: a qrels line needs 'qid did score' or 'qid Q0 did score'")
         if len(parts) >= 4 and parts[1].upper() == "Q0":

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.data.paths import resolve_inside
+from harness.data.paths import exists, is_file, resolve_inside
 from harness.errors import DataError
 from harness.inputs import IMAGE_MARKER, ImageData, ImageSlot
 
@@ -109,9 +109,9 @@ class SlotReader:
         return tuple(resolved)
 
     def _checked(self, path: Path) -> Path | None:
-        if not self.check_media or _is_file(path):
+        if not self.check_media or is_file(path):
             return path
-        if _exists(path):
+        if exists(path):
             raise ImageListError(f"media path is not a file: {path}")
         if self.missing_file == "empty_slot":
             self.missing.append(path)
@@ -139,17 +139,3 @@ def split_slots(text: str, slots: tuple[ImageSlot, ...]) -> tuple[Path | ImageDa
     if not present and markers == 0:
         return None, ()
     return None, slots
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:
-        return False
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:
-        return False

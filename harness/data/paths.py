@@ -41,3 +41,19 @@ def _check_length(relative: str, what: str) -> None:
     longest = max(relative.split("/"), key=lambda part: len(part.encode("utf-8", "surrogatepass")))
     if len(longest.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise DataError(f"{what} {shown!r} has a name of more than {MAX_NAME_BYTES} bytes: {longest[:40]!r}...")
+
+
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, False where the file system refuses the name (it is no file of the data either)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, False where the file system refuses the name."""
+    try:
+        return path.exists()
+    except OSError:
+        return False

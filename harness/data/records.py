@@ -18,7 +18,7 @@ from typing import Any
 from harness.data.audio_values import audio_value, audio_window
 from harness.data.corpus import Qrels, basedir_of, check_qrels_documents, image_value, load_corpus, load_qrels
 from harness.data.image_lists import ImageListError, SlotReader, list_entries, split_slots
-from harness.data.paths import resolve_inside
+from harness.data.paths import exists, is_file, resolve_inside
 from harness.data.sources import DatasetRows, DataSourceMode
 from harness.errors import DataError, MediaError
 from harness.inputs import (
@@ -315,7 +315,7 @@ def _stored_image(
         path = resolve_inside(context.media_root, rendered, what="image file")
     except DataError as error:
         raise context.error(key, str(error)) from None
-    if _is_file(path):
+    if is_file(path):
         return path  # what the reference reads, however it was written
     image = _image(context, "candidates.image_column", values, column) if values.get(column) else None
     if image is None:
@@ -363,7 +363,7 @@ def _candidate_folders(spec: TaskSpec, variables: Mapping[str, Any], context: _R
         folder = resolve_inside(context.media_root, relative, what="candidate folder")
     except DataError as error:
         raise context.error(key, str(error)) from None
-    if not _exists(folder) or not folder.is_dir():
+    if not exists(folder) or not folder.is_dir():
         raise context.error(key, f"candidate folder not found: {folder}")
     excluded = set(spec.candidates.exclude_folders)
     names = sorted(
@@ -475,7 +475,7 @@ class _RowContext:
             path = resolve_inside(self.media_root, relative, what="media path")
         except DataError as error:
             raise self.error(key, str(error)) from None
-        if self.check_media and not _is_file(path):
+        if self.check_media and not is_file(path):
             raise self.error(key, f"media file not found: {path}")
         return path
 
@@ -492,7 +492,7 @@ class _RowContext:
             raise self.error(key, str(error)) from None
         if not self.check_media:
             return VideoRef(source=path, frame_indices=())  # not sampled: media is not read
-        if not _exists(path):
+        if not exists(path):
             raise self.error(key, f"video not found (a frame folder or a video file): {path}")
         try:
             return sample_video(path, spec.num_frames, spec.fewer_frames)
@@ -576,17 +576,3 @@ class _RowContext:
                 f"{side} template", f"at most one {{{{ AUDIO }}}} marker, for the row's audio; found {clips}"
             )
         return EncodeInput(text=text, image=image, video=video, audio=audio, images=images)
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:  # e.g. a name the file system refuses: it is no file of the data either
-        return False
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:
-        return False

@@ -31,3 +31,10 @@ def read_text_lines(path: Path, what: str) -> list[str]:
     except OSError as error:
         raise DataError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
     return lines
+
+
+def split_fields(line: str, minimum: int) -> list[str]:
+    """A line's fields as the reference's list parsers split them: by tabs, or by any whitespace
+    when that gives fewer than ``minimum`` fields (a space-separated list)."""
+    parts = line.split("\t")
+    return parts if len(parts) >= minimum else line.split()

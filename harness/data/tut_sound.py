@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.data.paths import resolve_inside
 from harness.data.sources import DatasetRows
-from harness.data.text_lines import read_text_lines
+from harness.data.text_lines import read_text_lines, split_fields
 from harness.errors import DataError, MediaError
 from harness.media.audio import audio_info
 from harness.taskspec.schema_rows import TutSoundEvents
@@ -53,9 +53,7 @@ def read_events(path: Path) -> list[Event]:
         line = raw.strip()
         if not line:
             continue
-        parts = line.split("\t")
-        if len(parts) < 5:
-            parts = line.split()
+        parts = split_fields(line, 5)
         if len(parts) < 5:
             raise DataError(f"{path}:{number}: expected 'file scene onset offset label', got {len(parts)} fields")
         try:
