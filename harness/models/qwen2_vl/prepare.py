@@ -83,7 +83,13 @@ class VLM2VecPreparer:
 
     def _has_long_text_row(self, inputs: Sequence[EncodeInput], texts: Sequence[str], limit: int) -> bool:
         """Whether a row without media has more than ``limit`` tokens (a batch beside media rows)."""
-        plain = [text for text, item in zip(texts, inputs, strict=True) if not item.has_media()]
+        # A byte-level BPE token covers at least one UTF-8 byte: a text of at most ``limit`` bytes
+        # cannot be cut, so only longer ones are tokenised (not every text row of every batch).
+        plain = [
+            text
+            for text, item in zip(texts, inputs, strict=True)
+            if not item.has_media() and len(text.encode("utf-8")) > limit
+        ]
         return bool(plain) and max(map(len, self.processor.tokenizer(plain)["input_ids"])) > limit
 
     def _prepare_with_text_only_rows(self, inputs: Sequence[EncodeInput], side: Side) -> dict[str, Any]:
